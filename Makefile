@@ -1,0 +1,44 @@
+# 全域整治 Land Consolidation — developer commands. `make test` and `make demo` set
+# everything up on a fresh Debian 12 machine (apt packages as root, then .venv).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+QGIS_PROCESS := tools/qgis-process
+OUT := out
+
+export QT_QPA_PLATFORM := offscreen
+export PROJ_DATA := /usr/share/proj
+
+.PHONY: deps test demo package lint bench clean sample
+
+deps: $(VENV)/.deps-stamp
+	@tools/install-system-deps
+
+$(VENV)/.deps-stamp: requirements.txt requirements-dev.txt tools/install-system-deps
+	tools/install-system-deps
+	test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -c "import numpy, shapely, pandas, qgis.core; assert numpy.__version__ < '2'"
+	touch $@
+
+test: deps
+	$(VENV)/bin/pytest tests
+
+demo: deps
+	$(PY) tools/demo.py --out $(OUT)
+
+package: deps
+	$(PY) tools/package.py --out dist
+
+lint: deps
+	$(PY) -m ruff check .
+
+bench: deps
+	$(PY) tests/bench/run_bench.py --out $(OUT)/bench
+
+# Regenerate the shipped sample GeoPackage (deterministic).
+sample: deps
+	$(PY) tests/data/make_sample.py --out resources/sample/sample_pianqu.gpkg
+
+clean:
+	rm -rf $(OUT) dist .build .pytest_cache .ruff_cache

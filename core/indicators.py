@@ -1,0 +1,269 @@
+"""Indicators: group-bys over the pieces, per unit, per township and for the scheme.
+
+Keyed by unit id and township code so that every later table (土地利用结构调整表,
+调出调入表, 地类流向表, ledgers) reuses them rather than overlaying again.
+All areas in m² here; conversion to 亩/公顷 happens where figures are shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import STRtree
+
+from .measure import to_mu
+from .overlay import PartIndex, cut
+from .ruleset import Ruleset
+from .scheme import Baseline, Pieces, Plan, flows
+
+UNIT_COLUMNS = (
+    "area_m2", "farmland_before_m2", "farmland_after_m2", "farmland_lost_m2", "farmland_gained_m2",
+    "construction_before_m2", "construction_after_m2", "construction_released_m2", "construction_new_m2",
+    "eco_construction_new_m2", "pbf_before_m2", "pbf_after_m2", "pbf_out_m2", "pbf_in_m2",
+    "pbf_plan_in_eco_m2", "pbf_plan_in_udb_plan_m2", "pbf_plan_conflict_m2", "outside_landuse_m2",
+)
+
+
+@dataclass
+class Patches:
+    """Contiguous patches: one row per patch (area, member pieces) and the patch outlines."""
+
+    table: pd.DataFrame  # patch, area_m2, area_mu, class_name
+    geoms: np.ndarray
+    piece_patch: np.ndarray  # patch of each input piece
+
+    @property
+    def largest_m2(self) -> float:
+        return float(self.table["area_m2"].max()) if len(self.table) else 0.0
+
+    def summary(self) -> dict:
+        areas = self.table["area_m2"].to_numpy() if len(self.table) else np.zeros(0)
+        return {"count": int(len(areas)), "largest_m2": float(areas.max()) if len(areas) else 0.0,
+                "mean_m2": float(areas.mean()) if len(areas) else 0.0, "total_m2": float(areas.sum())}
+
+
+def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: list) -> Patches:
+    """Group polygons closer than ``gap_m`` into patches; classes are [{name, min_mu}] largest first."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return Patches(pd.DataFrame({"patch": [], "area_m2": [], "area_mu": [], "class_name": []}),
+                       np.empty(0, dtype=object), np.empty(0, dtype=np.int64))
+    # Two polygons belong together when their gap is below the tolerance: connected
+    # components of the "dwithin" graph (union-find over index pairs; no buffering).
+    tree = STRtree(geoms)
+    a, b = tree.query(geoms, predicate="dwithin", distance=gap_m)
+    parent = np.arange(len(geoms))
+
+    def find(i):
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:
+            parent[i], i = root, parent[i]
+        return root
+
+    for i, j in zip(a, b):
+        if i != j:
+            ri, rj = find(i), find(j)
+            if ri != rj:
+                parent[max(ri, rj)] = min(ri, rj)
+    roots = np.array([find(i) for i in range(len(geoms))])
+    _, patch = np.unique(roots, return_inverse=True)
+    patch_area = np.bincount(patch, weights=areas)
+    order = np.argsort(-patch_area, kind="stable")  # patch 0 is the largest
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    patch = rank[patch]
+    patch_area = patch_area[order]
+    outlines = np.array([shapely.union_all(geoms[patch == k]) for k in range(len(order))], dtype=object)
+    names = [patch_class(to_mu(a), classes) for a in patch_area]
+    table = pd.DataFrame({"patch": np.arange(len(order)), "area_m2": patch_area, "area_mu": to_mu(patch_area),
+                          "class_name": names})
+    return Patches(table=table, geoms=outlines, piece_patch=patch)
+
+
+def patch_class(area_mu: float, classes: list) -> str:
+    for entry in sorted(classes, key=lambda e: -e["min_mu"]):
+        if area_mu >= entry["min_mu"]:
+            return entry["name"]
+    return ""
+
+
+@dataclass
+class Indicators:
+    baseline: Baseline
+    plan: Plan
+    ruleset: Ruleset
+    pieces: Pieces
+    flows: pd.DataFrame  # piece, from, to, m2 + unit_id, township, flags
+    per_unit: pd.DataFrame
+    per_township: pd.DataFrame
+    project_areas: pd.DataFrame  # unit_id, project, project_id, type, area_m2
+    udb: dict
+    _patches: dict = field(default_factory=dict)
+
+    @property
+    def scheme(self) -> pd.Series:
+        return self.per_unit[list(UNIT_COLUMNS)].sum()
+
+    def patches(self, which: str = "pbf_plan", gap_m: float = 0.0, classes=(), unit_id=None) -> Patches:
+        """Contiguous patches of baseline ('pbf') or planned ('pbf_plan') PBF inside the units."""
+        key = (which, float(gap_m), unit_id)
+        if key not in self._patches:
+            t = self.pieces.table
+            mask = t["in_" + which].to_numpy(dtype=bool)
+            if unit_id is not None:
+                mask &= t["unit_id"].to_numpy() == unit_id
+            self._patches[key] = find_patches(self.pieces.geoms[mask], t["area_m2"].to_numpy()[mask], gap_m,
+                                              list(classes))
+        return self._patches[key]
+
+    def piece_mask(self, **conditions) -> np.ndarray:
+        t = self.pieces.table
+        mask = np.ones(len(t), dtype=bool)
+        for column, value in conditions.items():
+            mask &= t[column].to_numpy() == value
+        return mask
+
+
+def compute_indicators(baseline: Baseline, plan: Plan, pieces: Pieces, ruleset: Ruleset) -> Indicators:
+    classes = baseline.classes
+    t = pieces.table
+    flow = flows(pieces, classes.deduction_class)
+    for column in ("unit_id", "township", "in_eco", "project"):
+        flow[column] = t[column].to_numpy()[flow["piece"].to_numpy()]
+    per_unit = _per_unit(baseline, plan, pieces, flow)
+    per_township = _per_township(baseline, plan, pieces, flow)
+    project_areas = _project_areas(plan, pieces)
+    return Indicators(baseline=baseline, plan=plan, ruleset=ruleset, pieces=pieces, flows=flow, per_unit=per_unit,
+                      per_township=per_township, project_areas=project_areas, udb=_udb_figures(baseline, plan,
+                                                                                               ruleset))
+
+
+def _class_flags(codes: np.ndarray, predicate) -> np.ndarray:
+    unique, inverse = np.unique(codes.astype(str), return_inverse=True)
+    return np.array([predicate(c) for c in unique], dtype=bool)[inverse] if len(codes) else np.zeros(0, bool)
+
+
+def _per_unit(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame) -> pd.DataFrame:
+    classes = baseline.classes
+    t = pieces.table
+    n_units = len(plan.units)
+    unit = t["unit"].to_numpy().astype(np.int64)
+
+    def by_unit(values, mask=None):
+        weights = values if mask is None else np.where(mask, values, 0.0)
+        return np.bincount(unit, weights=weights, minlength=n_units)
+
+    area = t["area_m2"].to_numpy()
+    farm_b = _class_flags(t["code_before"].to_numpy(), classes.is_farmland)
+    farm_a = _class_flags(t["code_after"].to_numpy(), classes.is_farmland)
+    cons_b = _class_flags(t["code_before"].to_numpy(), classes.is_construction)
+    cons_a = _class_flags(t["code_after"].to_numpy(), classes.is_construction)
+    main_b = t["main_before_m2"].to_numpy()
+    main_a = t["main_after_m2"].to_numpy()
+    flags = {name: t["in_" + name].to_numpy(dtype=bool) for name in ("pbf", "pbf_plan", "eco", "udb_plan")}
+
+    f_unit = t["unit"].to_numpy().astype(np.int64)[flow["piece"].to_numpy()]
+    f_from_farm = _class_flags(flow["from"].to_numpy(), classes.is_farmland)
+    f_to_farm = _class_flags(flow["to"].to_numpy(), classes.is_farmland)
+    f_from_cons = _class_flags(flow["from"].to_numpy(), classes.is_construction)
+    f_to_cons = _class_flags(flow["to"].to_numpy(), classes.is_construction)
+    f_m2 = flow["m2"].to_numpy()
+    f_eco = flow["in_eco"].to_numpy(dtype=bool)
+
+    def flow_by_unit(mask):
+        return np.bincount(f_unit, weights=np.where(mask, f_m2, 0.0), minlength=n_units)
+
+    conflict = flags["pbf_plan"] & (flags["eco"] | flags["udb_plan"])
+    data = {
+        "area_m2": by_unit(area),
+        "farmland_before_m2": by_unit(main_b, farm_b),
+        "farmland_after_m2": by_unit(main_a, farm_a),
+        "farmland_lost_m2": flow_by_unit(f_from_farm & ~f_to_farm),
+        "farmland_gained_m2": flow_by_unit(~f_from_farm & f_to_farm),
+        "construction_before_m2": by_unit(main_b, cons_b),
+        "construction_after_m2": by_unit(main_a, cons_a),
+        "construction_released_m2": flow_by_unit(f_from_cons & ~f_to_cons),
+        "construction_new_m2": flow_by_unit(~f_from_cons & f_to_cons),
+        "eco_construction_new_m2": flow_by_unit(~f_from_cons & f_to_cons & f_eco),
+        "pbf_before_m2": by_unit(area, flags["pbf"]),
+        "pbf_after_m2": by_unit(area, flags["pbf_plan"]),
+        "pbf_out_m2": by_unit(area, flags["pbf"] & ~flags["pbf_plan"]),
+        "pbf_in_m2": by_unit(area, ~flags["pbf"] & flags["pbf_plan"]),
+        "pbf_plan_in_eco_m2": by_unit(area, flags["pbf_plan"] & flags["eco"]),
+        "pbf_plan_in_udb_plan_m2": by_unit(area, flags["pbf_plan"] & flags["udb_plan"]),
+        "pbf_plan_conflict_m2": by_unit(area, conflict),
+        "outside_landuse_m2": by_unit(area, t["parcel"].to_numpy() < 0),
+    }
+    frame = pd.DataFrame(data, index=pd.Index(plan.unit_ids, name="unit_id"))
+    frame.insert(0, "name", plan.unit_names)
+    return frame
+
+
+def _per_township(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame) -> pd.DataFrame:
+    """Townships the units touch: their whole 耕地 and PBF, and what the scheme adjusts there."""
+    classes = baseline.classes
+    t = pieces.table
+    touched = sorted({c for c in t["township"].to_numpy() if c})
+    f_from_farm = _class_flags(flow["from"].to_numpy(), classes.is_farmland)
+    f_to_farm = _class_flags(flow["to"].to_numpy(), classes.is_farmland)
+    lost = flow[f_from_farm & ~f_to_farm].groupby("township")["m2"].sum()
+    pbf_out_units = t[t["in_pbf"] & ~t["in_pbf_plan"]].groupby("township")["area_m2"].sum()
+    rows = []
+    for code in touched:
+        pbf_total, pbf_out = township_pbf(baseline, plan, code)
+        rows.append({
+            "township": code,
+            "name": baseline.township_names.get(code, ""),
+            "farmland_total_m2": baseline.township_farmland_m2(code),
+            "farmland_lost_in_units_m2": float(lost.get(code, 0.0)),
+            "pbf_total_m2": pbf_total,
+            "pbf_out_m2": pbf_out,
+            "pbf_out_in_units_m2": float(pbf_out_units.get(code, 0.0)),
+        })
+    columns = ["township", "name", "farmland_total_m2", "farmland_lost_in_units_m2", "pbf_total_m2", "pbf_out_m2",
+               "pbf_out_in_units_m2"]
+    return pd.DataFrame(rows, columns=columns).set_index("township")
+
+
+def township_pbf(baseline: Baseline, plan: Plan, code: str) -> tuple[float, float]:
+    """(PBF area, PBF − PBF_PLAN area) over the whole township (geometry areas, m²)."""
+    geom = baseline.township_geometry(code)
+    if shapely.is_empty(geom) or len(baseline.pbf) == 0:
+        return 0.0, 0.0
+    candidates = baseline.pbf.tree.query(geom, predicate="intersects")
+    inside = cut(baseline.pbf.geoms[candidates], PartIndex.build(np.array([geom], dtype=object)),
+                 keep_outside=False)
+    adjusted = cut(inside.geoms, plan.pbf_plan)
+    out = adjusted.areas[adjusted.part < 0].sum()
+    return float(inside.areas.sum()), float(out)
+
+
+def _project_areas(plan: Plan, pieces: Pieces) -> pd.DataFrame:
+    t = pieces.table
+    with_project = t[t["project"] >= 0]
+    grouped = with_project.groupby(["unit_id", "project"], sort=True)["area_m2"].sum().reset_index()
+    projects = plan.project_table
+    grouped["project_id"] = projects["id"].to_numpy()[grouped["project"].to_numpy()] if len(grouped) else []
+    grouped["type"] = projects["type"].to_numpy()[grouped["project"].to_numpy()] if len(grouped) else []
+    return grouped
+
+
+def _udb_figures(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> dict:
+    """城镇开发边界 areas (whole layers) and 现状城镇建设用地 (三调 class areas)."""
+    urban_codes = ()
+    for rule in ruleset.rules:
+        if rule.metric == "udb_expansion_factor":
+            urban_codes = tuple(str(c) for c in rule.param("urban_czcsxm", ()))
+    table = baseline.parcel_table
+    urban = np.isin(table["czcsxm"].to_numpy().astype(str), urban_codes)
+    return {
+        "udb_m2": float(shapely.area(baseline.udb.geoms).sum()) if baseline.udb is not None else None,
+        "udb_plan_m2": float(shapely.area(plan.udb_plan.geoms).sum()) if plan.udb_plan is not None else None,
+        "urban_construction_m2": float(table["main_m2"].to_numpy()[urban].sum()),
+        "has_czcsxm": bool((table["czcsxm"].astype(str) != "").any()),
+    }

@@ -1,0 +1,96 @@
+"""三调 land classes: codes, names, groups and the three-way split, read from ``rules/``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .i18n import tr
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+DEFAULT_CLASSES_FILE = RULES_DIR / "landclasses_sandiao.yaml"
+
+AGRICULTURAL = "农用地"
+CONSTRUCTION = "建设用地"
+UNUSED = "未利用地"
+UNKNOWN = "未知"
+ADJUSTABLE_SUFFIX = "K"  # 可调整地类: former farmland, counted in the class without the K
+
+
+def normalise_code(code) -> str:
+    """Canonical text of a class code as it may arrive from shapefiles ('101' stays '101')."""
+    if code is None:
+        return ""
+    text = str(code).strip().upper()
+    if text in ("NONE", "NULL", "NAN"):
+        return ""
+    return text
+
+
+def base_code(code: str) -> str:
+    """The class a code is counted in: '0201K' → '0201'."""
+    if code.endswith(ADJUSTABLE_SUFFIX) and len(code) > 2:
+        return code[: -len(ADJUSTABLE_SUFFIX)]
+    return code
+
+
+@dataclass(frozen=True)
+class LandClasses:
+    names: dict
+    groups: dict
+    farmland: frozenset
+    construction: frozenset
+    unused: frozenset
+    deduction_class: str
+
+    def is_known(self, code: str) -> bool:
+        return base_code(code) in self.names
+
+    def name(self, code: str) -> str:
+        base = base_code(code)
+        name = self.names.get(base)
+        if name is None:
+            return UNKNOWN
+        if base != code:
+            return tr("可调整") + name
+        return name
+
+    def group_code(self, code: str) -> str:
+        return base_code(code)[:2] if self.is_known(code) else ""
+
+    def group_name(self, code: str) -> str:
+        return self.groups.get(self.group_code(code), UNKNOWN)
+
+    def three_way(self, code: str) -> str:
+        base = base_code(code)
+        if base not in self.names:
+            return UNKNOWN
+        if base in self.construction:
+            return CONSTRUCTION
+        if base in self.unused:
+            return UNUSED
+        return AGRICULTURAL
+
+    def is_farmland(self, code: str) -> bool:
+        return base_code(code) in self.farmland
+
+    def is_construction(self, code: str) -> bool:
+        return base_code(code) in self.construction
+
+
+@lru_cache(maxsize=8)
+def load_land_classes(path: str | Path = DEFAULT_CLASSES_FILE) -> LandClasses:
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    names = {str(k): str(v) for k, v in data["classes"].items()}
+    return LandClasses(
+        names=names,
+        groups={str(k): str(v) for k, v in data["groups"].items()},
+        farmland=frozenset(map(str, data["farmland"])),
+        construction=frozenset(map(str, data["construction"])),
+        unused=frozenset(map(str, data["unused"])),
+        deduction_class=str(data["deduction_class"]),
+    )

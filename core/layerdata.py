@@ -1,0 +1,75 @@
+"""Plain containers for layer data: what the I/O seam produces and the engine consumes.
+
+A ``LayerData`` is a layer read once: shapely geometries, the few attributes the
+engine needs (a pandas frame), the source feature ids (for messages that name
+features) and the CRS. Readers for QGIS layers (``qgis_io``) — and later PostGIS —
+produce these; nothing below this seam knows where the data came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .measure import crs_from
+
+
+@dataclass
+class LayerData:
+    name: str
+    geoms: np.ndarray
+    attrs: pd.DataFrame
+    fids: np.ndarray
+    crs_wkt: str
+    source: str = ""
+    # Fields the reader found in the layer (all of them, not only those read).
+    available_fields: tuple = field(default=())
+
+    def __post_init__(self):
+        self.geoms = np.asarray(self.geoms, dtype=object)
+        self.fids = np.asarray(self.fids, dtype=np.int64)
+        self.attrs = self.attrs.reset_index(drop=True)
+        if not self.available_fields:
+            self.available_fields = tuple(self.attrs.columns)
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+    @classmethod
+    def from_shapes(cls, name: str, geoms, crs, records=None, fids=None, source: str = "") -> "LayerData":
+        """Build from shapely geometries and a list of attribute dicts (tests, scripts)."""
+        geoms = np.asarray(list(geoms), dtype=object)
+        attrs = pd.DataFrame.from_records(records) if records is not None else pd.DataFrame(index=range(len(geoms)))
+        if fids is None:
+            fids = np.arange(1, len(geoms) + 1)
+        return cls(name=name, geoms=geoms, attrs=attrs, fids=np.asarray(fids), crs_wkt=crs_from(crs).to_wkt(),
+                   source=source)
+
+    def has_field(self, name: str) -> bool:
+        return name in self.attrs.columns
+
+    def column(self, name: str, default=None) -> pd.Series:
+        if name in self.attrs.columns:
+            return self.attrs[name]
+        return pd.Series([default] * len(self), dtype=object)
+
+    def take(self, positions) -> "LayerData":
+        positions = np.asarray(positions, dtype=np.int64)
+        return LayerData(name=self.name, geoms=self.geoms[positions], attrs=self.attrs.iloc[positions],
+                         fids=self.fids[positions], crs_wkt=self.crs_wkt, source=self.source,
+                         available_fields=self.available_fields)
+
+    def with_geoms(self, geoms: np.ndarray, crs_wkt: str) -> "LayerData":
+        return LayerData(name=self.name, geoms=geoms, attrs=self.attrs, fids=self.fids, crs_wkt=crs_wkt,
+                         source=self.source, available_fields=self.available_fields)
+
+    def bounds(self):
+        return shapely.total_bounds(self.geoms)
+
+
+def empty_layer(name: str, crs_wkt: str, columns=()) -> LayerData:
+    return LayerData(name=name, geoms=np.empty(0, dtype=object), attrs=pd.DataFrame(columns=list(columns)),
+                     fids=np.empty(0, dtype=np.int64), crs_wkt=crs_wkt)

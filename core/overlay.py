@@ -1,0 +1,179 @@
+"""Vectorised overlay primitives (shapely 2): cutting pieces by a layer of parts.
+
+Every overlay in the engine is a repetition of one step: cut an array of pieces
+by an array of non-overlapping parts, keeping for each new piece the index of
+the part it lies in (or -1 outside every part). Pieces entirely inside one part
+are taken whole, with no geometry operation; only pieces crossing a part's
+boundary are intersected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely import STRtree
+
+# Pieces smaller than this (m²) are numerical slivers of coincident boundaries.
+SLIVER_AREA_M2 = 1e-6
+
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+
+
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygonal part of each geometry (overlays may add lines and points)."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return geoms
+    types = shapely.get_type_id(geoms)
+    mixed = np.flatnonzero(~np.isin(types, [int(t) for t in _POLYGONAL]) & ~shapely.is_empty(geoms))
+    for i in mixed:
+        parts = shapely.get_parts(geoms[i])
+        parts = parts[np.isin(shapely.get_type_id(parts), [int(t) for t in _POLYGONAL])]
+        geoms[i] = shapely.union_all(parts) if len(parts) else shapely.Polygon()
+    return geoms
+
+
+@dataclass
+class PartIndex:
+    """Non-overlapping polygon parts with a spatial index, prepared for repeated cutting."""
+
+    geoms: np.ndarray
+    tree: STRtree
+
+    @classmethod
+    def build(cls, geoms: np.ndarray) -> "PartIndex":
+        geoms = np.asarray(geoms, dtype=object)
+        shapely.prepare(geoms)
+        return cls(geoms=geoms, tree=STRtree(geoms))
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+
+@dataclass
+class Cut:
+    """Result of cutting pieces by parts: one row per new piece."""
+
+    source: np.ndarray  # index of the input piece
+    part: np.ndarray  # index of the part it lies in, -1 outside all parts
+    geoms: np.ndarray
+    areas: np.ndarray
+
+
+def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True) -> Cut:
+    """Cut ``pieces`` by ``parts`` (which must not overlap each other)."""
+    pieces = np.asarray(pieces, dtype=object)
+    n = len(pieces)
+    if parts is None or len(parts) == 0 or n == 0:
+        if not keep_outside:
+            return _empty_cut()
+        return Cut(np.arange(n), np.full(n, -1), pieces, shapely.area(pieces))
+
+    piece_idx, part_idx = parts.tree.query(pieces, predicate="intersects")
+    # Neighbours that only share an edge contribute nothing: drop them before any cut.
+    interior = ~shapely.touches(parts.geoms[part_idx], pieces[piece_idx])
+    piece_idx, part_idx = piece_idx[interior], part_idx[interior]
+    inside_whole = shapely.contains(parts.geoms[part_idx], pieces[piece_idx])
+    whole_piece = np.zeros(n, dtype=bool)
+    whole_piece[piece_idx[inside_whole]] = True
+    # A piece taken whole by one part needs no cut by its other (edge-touching) parts.
+    crossing = ~inside_whole & ~whole_piece[piece_idx]
+
+    sources = [piece_idx[inside_whole]]
+    part_ids = [part_idx[inside_whole]]
+    geoms = [pieces[piece_idx[inside_whole]]]
+
+    cross_piece = piece_idx[crossing]
+    cross_part = part_idx[crossing]
+    if len(cross_piece):
+        inter = polygonal(shapely.intersection(pieces[cross_piece], parts.geoms[cross_part]))
+        sources.append(cross_piece)
+        part_ids.append(cross_part)
+        geoms.append(inter)
+
+    if keep_outside:
+        untouched = np.setdiff1d(np.arange(n), piece_idx, assume_unique=False)
+        untouched = untouched[~whole_piece[untouched]]
+        sources.append(untouched)
+        part_ids.append(np.full(len(untouched), -1))
+        geoms.append(pieces[untouched])
+        if len(cross_piece):
+            remainder_src, remainder = _remainders(pieces, cross_piece, cross_part, parts)
+            sources.append(remainder_src)
+            part_ids.append(np.full(len(remainder_src), -1))
+            geoms.append(remainder)
+
+    source = np.concatenate(sources).astype(np.int64)
+    part = np.concatenate(part_ids).astype(np.int64)
+    geom = np.concatenate([np.asarray(g, dtype=object) for g in geoms])
+    areas = shapely.area(geom)
+    keep = areas > SLIVER_AREA_M2
+    order = np.lexsort((part[keep], source[keep]))  # deterministic: by piece, then by part
+    return Cut(source[keep][order], part[keep][order], geom[keep][order], areas[keep][order])
+
+
+def _remainders(pieces, cross_piece, cross_part, parts: PartIndex):
+    """What is left of each crossing piece outside all the parts it crosses."""
+    order = np.argsort(cross_piece, kind="stable")
+    cross_piece = cross_piece[order]
+    cross_part = cross_part[order]
+    unique_pieces, starts = np.unique(cross_piece, return_index=True)
+    single = np.diff(np.append(starts, len(cross_piece))) == 1
+    cutters = np.empty(len(unique_pieces), dtype=object)
+    cutters[single] = parts.geoms[cross_part[starts[single]]]
+    for k in np.flatnonzero(~single):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(cross_piece)
+        cutters[k] = shapely.union_all(parts.geoms[cross_part[starts[k]:stop]])
+    remainder = polygonal(shapely.difference(pieces[unique_pieces], cutters))
+    return unique_pieces, remainder
+
+
+def _empty_cut() -> Cut:
+    empty = np.empty(0, dtype=np.int64)
+    return Cut(empty, empty.copy(), np.empty(0, dtype=object), np.zeros(0))
+
+
+def interior_overlaps(geoms: np.ndarray, tolerance_m2: float) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, area) of geometries whose interiors overlap by more than ``tolerance_m2``."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) < 2:
+        return []
+    tree = STRtree(geoms)
+    pairs = []
+    for predicate in ("overlaps", "contains"):
+        a, b = tree.query(geoms, predicate=predicate)
+        keep = a != b
+        pairs.append(np.column_stack([a[keep], b[keep]]))
+    pairs = np.concatenate(pairs)
+    if len(pairs) == 0:
+        return []
+    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+    areas = shapely.area(shapely.intersection(geoms[pairs[:, 0]], geoms[pairs[:, 1]]))
+    big = areas > tolerance_m2
+    return [(int(i), int(j), float(a)) for (i, j), a in zip(pairs[big], areas[big])]
+
+
+def dissolve_overlapping(geoms: np.ndarray, tolerance_m2: float = SLIVER_AREA_M2) -> np.ndarray:
+    """Make a flag layer's features non-overlapping: union each cluster of overlapping features."""
+    geoms = np.asarray(geoms, dtype=object)
+    overlaps = interior_overlaps(geoms, tolerance_m2)
+    if not overlaps:
+        return geoms
+    parent = np.arange(len(geoms))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j, _ in overlaps:
+        parent[find(i)] = find(j)
+    roots = np.array([find(i) for i in range(len(geoms))])
+    out = []
+    for root in np.unique(roots):
+        members = geoms[roots == root]
+        out.append(members[0] if len(members) == 1 else shapely.union_all(members))
+    return np.asarray(out, dtype=object)

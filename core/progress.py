@@ -1,0 +1,28 @@
+"""Progress and cancellation without Qt: callers pass plain callables.
+
+Processing algorithms wrap ``QgsProcessingFeedback``; the dock panel wraps a ``QgsTask``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .errors import Cancelled
+from .i18n import tr
+
+
+class Progress:
+    def __init__(self, report: Callable[[float, str], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None):
+        self._report = report
+        self._cancelled = cancelled
+
+    def step(self, percent: float, text: str = "") -> None:
+        """Report progress (0–100) and stop here if the caller cancelled."""
+        if self._cancelled is not None and self._cancelled():
+            raise Cancelled(tr("已取消。"))
+        if self._report is not None:
+            self._report(percent, text)
+
+
+SILENT = Progress()

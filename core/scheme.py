@@ -1,0 +1,414 @@
+"""The scheme in the working frame: baseline (cached) and plan, and their overlay into pieces.
+
+``Baseline`` holds what a planner does not edit — 地类图斑, 现状永久基本农田, 生态保护红线,
+城镇开发边界, townships — transformed once into the working frame with spatial
+indexes and per-parcel booked areas (三调 convention). ``Plan`` holds what the
+planner draws: units, 子项目, planned 永久基本农田 and 城镇开发边界. ``build_pieces``
+overlays units × parcels × townships × 子项目 × control lines into atomic pieces;
+every figure is then a group-by over them (``indicators``). The dock panel keeps
+one ``Baseline`` and rebuilds only the pieces of the unit being edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import validate as v
+from .errors import DataError, InputError
+from .i18n import tr
+from .landclasses import LandClasses, load_land_classes
+from .layerdata import LayerData
+from .measure import WorkingFrame, lonlat_bounds, to_mu
+from .overlay import PartIndex, cut, dissolve_overlapping, interior_overlaps
+from .ruleset import Ruleset
+
+FLAG_LAYERS = ("pbf", "pbf_plan", "eco", "udb", "udb_plan")
+
+# Overlaps between parcels or units above this (m²) are data errors, below it digitising noise.
+OVERLAP_TOLERANCE_M2 = 0.01
+
+
+@dataclass
+class SchemeLayers:
+    """The raw inputs, as read by the I/O seam (any CRS each)."""
+
+    units: LayerData
+    landuse: LayerData
+    pbf: LayerData
+    projects: LayerData | None = None
+    pbf_plan: LayerData | None = None
+    eco: LayerData | None = None
+    udb: LayerData | None = None
+    udb_plan: LayerData | None = None
+    townships: LayerData | None = None
+    unit_id_field: str = "DYBH"
+
+
+@dataclass
+class Baseline:
+    frame: WorkingFrame
+    classes: LandClasses
+    landuse: LayerData  # geometries in the working frame
+    parcels: PartIndex
+    parcel_table: pd.DataFrame  # one row per parcel, positional
+    pbf: PartIndex
+    eco: PartIndex | None
+    udb: PartIndex | None
+    townships: LayerData | None
+    township_parts: PartIndex | None
+    township_names: dict
+    warnings: list
+    _township_geoms: dict = field(default_factory=dict)
+    _township_farmland: dict = field(default_factory=dict)
+
+    @property
+    def has_township_layer(self) -> bool:
+        return self.townships is not None
+
+    def township_geometry(self, code: str):
+        """The township's polygon: from TOWNSHIPS, else the union of its parcels (cached)."""
+        if code not in self._township_geoms:
+            if self.has_township_layer:
+                members = self.township_parts.geoms[self.townships.attrs["XZQDM"].to_numpy() == code]
+            else:
+                members = self.landuse.geoms[self.parcel_table["township"].to_numpy() == code]
+            self._township_geoms[code] = shapely.union_all(members) if len(members) else shapely.Polygon()
+            shapely.prepare(self._township_geoms[code])
+        return self._township_geoms[code]
+
+    def township_farmland_m2(self, code: str) -> float:
+        """The township's whole 耕地 (三调 TBDLMJ convention), cached."""
+        if code not in self._township_farmland:
+            table = self.parcel_table
+            farmland = table["is_farmland"].to_numpy()
+            if not self.has_township_layer:
+                mask = farmland & (table["township"].to_numpy() == code)
+                value = float(table["main_m2"].to_numpy()[mask].sum())
+            else:
+                geom = self.township_geometry(code)
+                candidates = self.parcels.tree.query(geom, predicate="intersects")
+                candidates = candidates[farmland[candidates]]
+                pieces = cut(self.landuse.geoms[candidates], PartIndex.build(np.array([geom], dtype=object)),
+                             keep_outside=False)
+                parcel = candidates[pieces.source]
+                ratio = pieces.areas / table["whole_area_m2"].to_numpy()[parcel]
+                value = float((table["main_m2"].to_numpy()[parcel] * ratio).sum())
+            self._township_farmland[code] = value
+        return self._township_farmland[code]
+
+    def flag_index(self, name: str):
+        return {"pbf": self.pbf, "eco": self.eco, "udb": self.udb}.get(name)
+
+
+@dataclass
+class Plan:
+    units: LayerData  # working frame
+    unit_ids: np.ndarray
+    unit_names: np.ndarray
+    unit_parts: PartIndex
+    projects: LayerData | None
+    project_table: pd.DataFrame  # positional: id, type, code_after, kcxs
+    project_parts: PartIndex | None
+    pbf_plan: PartIndex
+    udb_plan: PartIndex | None
+    warnings: list
+
+
+def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses | None = None) -> Baseline:
+    """Validate and ingest the baseline layers (the expensive, cacheable part)."""
+    classes = classes or load_land_classes()
+    report = v.Report()
+    roles = v.ROLES
+    landuse = v.polygons(layers.landuse, roles["landuse"], report)
+    v.require_fields(landuse, roles["landuse"])
+    if len(landuse) == 0:
+        raise InputError(tr("{layer} 没有要素。").format(layer=v.layer_label(landuse, roles["landuse"])))
+    frame = WorkingFrame.for_data(landuse.crs_wkt, lonlat_bounds(landuse.geoms, landuse.crs_wkt))
+    landuse = landuse.with_geoms(frame.ingest(landuse.geoms, landuse.crs_wkt), frame.wkt)
+    _refuse_overlaps(landuse, roles["landuse"], OVERLAP_TOLERANCE_M2)
+
+    townships = None
+    township_parts = None
+    township_names = {}
+    if layers.townships is not None and len(layers.townships):
+        townships = _ingest(layers.townships, roles["townships"], frame, report)
+        v.require_fields(townships, roles["townships"])
+        townships.attrs["XZQDM"] = v.codes(townships, "XZQDM")
+        _refuse_overlaps(townships, roles["townships"], OVERLAP_TOLERANCE_M2)
+        township_parts = PartIndex.build(townships.geoms)
+        names = townships.column("XZQMC", "")
+        township_names = {c: ("" if n is None else str(n)) for c, n in zip(townships.attrs["XZQDM"], names)}
+
+    parcel_table = _parcel_table(landuse, classes, report, with_township=townships is None)
+    pbf = _flag_parts(layers.pbf, roles["pbf"], frame, report)
+    eco = _flag_parts(layers.eco, roles["eco"], frame, report) if layers.eco is not None else None
+    udb = _flag_parts(layers.udb, roles["udb"], frame, report) if layers.udb is not None else None
+    return Baseline(frame=frame, classes=classes, landuse=landuse, parcels=PartIndex.build(landuse.geoms),
+                    parcel_table=parcel_table, pbf=pbf, eco=eco, udb=udb, townships=townships,
+                    township_parts=township_parts, township_names=township_names, warnings=report.warnings)
+
+
+def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset) -> Plan:
+    """Validate and ingest the planner's layers (cheap; rebuilt after edits)."""
+    report = v.Report()
+    roles = v.ROLES
+    frame = baseline.frame
+    units = _ingest(layers.units, roles["units"], frame, report)
+    ids = v.unit_ids(units, roles["units"], layers.unit_id_field).to_numpy()
+    _refuse_overlaps(units, roles["units"], OVERLAP_TOLERANCE_M2, labels=ids)
+    names = units.column("DYMC", "").map(lambda n: "" if n is None else str(n)).to_numpy()
+
+    projects = None
+    project_table = pd.DataFrame({"id": [], "type": [], "code_after": [], "kcxs": []})
+    project_parts = None
+    if layers.projects is not None and len(layers.projects):
+        projects = _ingest(layers.projects, roles["projects"], frame, report)
+        v.require_fields(projects, roles["projects"])
+        project_table = _project_table(projects, baseline.classes, ruleset, report)
+        parts = _non_overlapping_projects(projects, project_table, ruleset)
+        project_parts = PartIndex.build(parts)
+
+    pbf_plan = (_flag_parts(layers.pbf_plan, roles["pbf_plan"], frame, report)
+                if layers.pbf_plan is not None else baseline.pbf)
+    udb_plan = (_flag_parts(layers.udb_plan, roles["udb_plan"], frame, report)
+                if layers.udb_plan is not None else baseline.udb)
+    return Plan(units=units, unit_ids=ids, unit_names=names, unit_parts=PartIndex.build(units.geoms),
+                projects=projects, project_table=project_table, project_parts=project_parts,
+                pbf_plan=pbf_plan, udb_plan=udb_plan, warnings=report.warnings)
+
+
+def _ingest(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report) -> LayerData:
+    layer = v.polygons(layer, role, report)
+    return layer.with_geoms(frame.ingest(layer.geoms, layer.crs_wkt), frame.wkt)
+
+
+def _flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report) -> PartIndex:
+    """A control-line layer as non-overlapping parts (overlapping features are dissolved)."""
+    layer = _ingest(layer, role, frame, report)
+    return PartIndex.build(dissolve_overlapping(layer.geoms))
+
+
+def _refuse_overlaps(layer: LayerData, role: v.Role, tolerance: float, labels=None) -> None:
+    overlaps = interior_overlaps(layer.geoms, tolerance)
+    if not overlaps:
+        return
+    shown = []
+    for i, j, area in overlaps[: v.MAX_IDS_IN_MESSAGE]:
+        a = labels[i] if labels is not None else int(layer.fids[i])
+        b = labels[j] if labels is not None else int(layer.fids[j])
+        shown.append(tr("{a} 与 {b}（{area:.2f} 平方米）").format(a=a, b=b, area=area))
+    raise DataError(tr("{layer}：要素相互重叠，面积会被重复统计：{pairs}。请先消除重叠。").format(
+        layer=v.layer_label(layer, role), pairs="；".join(shown)))
+
+
+def _parcel_table(landuse: LayerData, classes: LandClasses, report: v.Report, with_township: bool) -> pd.DataFrame:
+    """Per parcel: class, township, and its booked areas in the 三调 convention.
+
+    A parcel's booked total is TBMJ and its class area TBDLMJ (KCMJ goes to 1203 田坎);
+    without TBMJ/TBDLMJ the class area is area × (1 − KCXS), and without KCXS the area.
+    A piece of a parcel books these pro rata to its share of the parcel's ellipsoidal area.
+    """
+    role = v.ROLES["landuse"]
+    code = v.check_class_codes(landuse, role, "DLBM", classes, report)
+    whole = shapely.area(landuse.geoms)
+    tbmj = v.numbers(landuse, role, "TBMJ", report).to_numpy()
+    tbdlmj = v.numbers(landuse, role, "TBDLMJ", report).to_numpy()
+    kcxs = v.numbers(landuse, role, "KCXS", report).to_numpy()
+    booked = ~np.isnan(tbmj) & ~np.isnan(tbdlmj) & (tbmj > 0)
+    with_kcxs = ~booked & ~np.isnan(kcxs)
+    total = np.where(booked, tbmj, whole)
+    main = np.where(booked, tbdlmj, np.where(with_kcxs, whole * (1.0 - np.nan_to_num(kcxs)), whole))
+    table = pd.DataFrame({
+        "code": code.to_numpy(),
+        "whole_area_m2": whole,
+        "total_m2": total,
+        "main_m2": main,
+        "is_farmland": code.map(classes.is_farmland).to_numpy(dtype=bool),
+        "czcsxm": v.codes(landuse, "CZCSXM").to_numpy(),
+        "gddb": v.numbers(landuse, role, "GDDB", report).to_numpy(),
+        "gdpdjb": v.codes(landuse, "GDPDJB").to_numpy(),
+        "bsm": landuse.column("BSM", "").astype(str).to_numpy(),
+    })
+    if with_township:
+        table["township"] = v.township_codes_from_landuse(landuse, role).to_numpy()
+    return table
+
+
+def _project_table(projects: LayerData, classes: LandClasses, ruleset: Ruleset, report: v.Report) -> pd.DataFrame:
+    role = v.ROLES["projects"]
+    code_after = v.check_class_codes(projects, role, "GHDLBM", classes, report=None)
+    types = projects.column("XMLX", "").map(lambda t: "" if t is None else str(t).strip())
+    unknown = ~types.isin(ruleset.all_project_types).to_numpy()
+    if unknown.any():
+        report.warn(tr("{layer} 字段 XMLX：要素 {ids} 的子项目类型 {types} 不在规则集的类型表中，按“其他”统计。").format(
+            layer=v.layer_label(projects, role), ids=v.id_list(projects.fids[unknown]),
+            types="、".join(sorted(set(types[unknown])))))
+    ids = projects.column("XMBH", None)
+    ids = [str(x).strip() if x not in (None, "") and not (isinstance(x, float) and np.isnan(x))
+           else tr("要素{fid}").format(fid=int(f)) for x, f in zip(ids, projects.fids)]
+    kcxs = v.numbers(projects, role, "KCXS", report).to_numpy()
+    bad = (kcxs < 0) | (kcxs >= 1)
+    if np.any(bad & ~np.isnan(kcxs)):
+        raise InputError(tr("{layer} 字段 KCXS：要素 {ids} 的扣除系数应在 0 与 1 之间。").format(
+            layer=v.layer_label(projects, role), ids=v.id_list(projects.fids[bad & ~np.isnan(kcxs)])))
+    return pd.DataFrame({"id": ids, "type": types.to_numpy(), "code_after": code_after.to_numpy(), "kcxs": kcxs,
+                         "name": projects.column("XMMC", "").to_numpy()})
+
+
+def _non_overlapping_projects(projects: LayerData, table: pd.DataFrame, ruleset: Ruleset) -> np.ndarray:
+    """子项目 as non-overlapping parts; overlaps with different planned classes are a data error."""
+    overlaps = interior_overlaps(projects.geoms, ruleset.project_overlap_tolerance_m2)
+    codes = table["code_after"].to_numpy()
+    ids = table["id"].to_numpy()
+    conflicting = [(i, j, a) for i, j, a in overlaps if codes[i] != codes[j]]
+    if conflicting:
+        shown = "；".join(tr("{a}（{ca}）与 {b}（{cb}）重叠 {area:.2f} 亩").format(
+            a=ids[i], ca=codes[i], b=ids[j], cb=codes[j], area=to_mu(area))
+            for i, j, area in conflicting[: v.MAX_IDS_IN_MESSAGE])
+        raise DataError(tr("子项目相互重叠且规划地类不同，无法确定规划后的地类：{pairs}。请调整子项目范围。").format(
+            pairs=shown))
+    geoms = projects.geoms.copy()
+    # Same-class overlaps: the later project (input order) gives way, so area counts once.
+    for i, j, _ in sorted(overlaps):
+        geoms[j] = shapely.difference(geoms[j], geoms[i])
+    return geoms
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+@dataclass
+class Pieces:
+    """Atomic pieces of units × parcels × townships × 子项目 × control lines."""
+
+    table: pd.DataFrame
+    geoms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+    @classmethod
+    def concat(cls, parts: list) -> "Pieces":
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return cls(table=_empty_piece_table(), geoms=np.empty(0, dtype=object))
+        return cls(table=pd.concat([p.table for p in parts], ignore_index=True),
+                   geoms=np.concatenate([p.geoms for p in parts]))
+
+
+_PIECE_COLUMNS = ("unit", "unit_id", "parcel", "township", "project", "area_m2", "total_m2", "main_before_m2",
+                  "code_before", "main_after_m2", "code_after") + tuple("in_" + f for f in FLAG_LAYERS)
+
+
+def _empty_piece_table() -> pd.DataFrame:
+    return pd.DataFrame({c: [] for c in _PIECE_COLUMNS})
+
+
+def build_pieces(baseline: Baseline, plan: Plan, unit_positions=None) -> Pieces:
+    """Overlay the given units (all by default) with every other layer into atomic pieces."""
+    if unit_positions is None:
+        unit_positions = np.arange(len(plan.units))
+    unit_positions = np.asarray(unit_positions, dtype=np.int64)
+    if len(unit_positions) == 0:
+        return Pieces.concat([])
+
+    step = cut(plan.units.geoms[unit_positions], baseline.parcels)
+    unit = unit_positions[step.source]
+    parcel = step.part
+    geoms = step.geoms
+
+    if baseline.has_township_layer:
+        step = cut(geoms, baseline.township_parts)
+        unit, parcel, geoms = unit[step.source], parcel[step.source], step.geoms
+        codes = baseline.townships.attrs["XZQDM"].to_numpy()
+        township = np.where(step.part >= 0, codes[np.maximum(step.part, 0)], "")
+    else:
+        township_of_parcel = baseline.parcel_table["township"].to_numpy()
+        township = np.where(parcel >= 0, township_of_parcel[np.maximum(parcel, 0)], "")
+
+    step = cut(geoms, plan.project_parts)
+    unit, parcel, township, geoms = unit[step.source], parcel[step.source], township[step.source], step.geoms
+    project = step.part
+
+    flags = {}
+    for name in FLAG_LAYERS:
+        index = plan.pbf_plan if name == "pbf_plan" else plan.udb_plan if name == "udb_plan" \
+            else baseline.flag_index(name)
+        step = cut(geoms, index)
+        unit, parcel, township, project, geoms = (unit[step.source], parcel[step.source], township[step.source],
+                                                  project[step.source], step.geoms)
+        flags = {k: f[step.source] for k, f in flags.items()}
+        flags[name] = step.part >= 0
+    areas = step.areas if len(FLAG_LAYERS) else shapely.area(geoms)
+
+    table = pd.DataFrame({"unit": unit, "unit_id": plan.unit_ids[unit], "parcel": parcel, "township": township,
+                          "project": project, "area_m2": areas})
+    for name in FLAG_LAYERS:
+        table["in_" + name] = flags[name]
+    _book_areas(table, baseline, plan)
+    return Pieces(table=table, geoms=geoms)
+
+
+def _book_areas(table: pd.DataFrame, baseline: Baseline, plan: Plan) -> None:
+    """Class and booked areas before and after the plan, per piece (三调 convention)."""
+    parcels = baseline.parcel_table
+    parcel = table["parcel"].to_numpy()
+    has_parcel = parcel >= 0
+    p = np.maximum(parcel, 0)
+    area = table["area_m2"].to_numpy()
+    ratio = np.where(has_parcel, area / parcels["whole_area_m2"].to_numpy()[p], 1.0)
+    total = np.where(has_parcel, parcels["total_m2"].to_numpy()[p] * ratio, area)
+    main_before = np.where(has_parcel, parcels["main_m2"].to_numpy()[p] * ratio, area)
+    code_before = np.where(has_parcel, parcels["code"].to_numpy()[p], "")
+
+    project = table["project"].to_numpy()
+    changed = project >= 0
+    q = np.maximum(project, 0)
+    projects = plan.project_table
+    if len(projects):
+        planned_code = projects["code_after"].to_numpy()[q]
+        planned_kcxs = projects["kcxs"].to_numpy()[q]
+    else:
+        planned_code = np.full(len(table), "", dtype=object)
+        planned_kcxs = np.full(len(table), np.nan)
+    same_class = planned_code == code_before
+    kept_deduction = np.where(total > 0, 1.0 - main_before / np.where(total > 0, total, 1.0), 0.0)
+    # Land a 子项目 turns into another class carries no deduction unless the project gives KCXS;
+    # land it keeps in its class keeps the survey's deduction.
+    deduction = np.where(~np.isnan(planned_kcxs), planned_kcxs, np.where(same_class, kept_deduction, 0.0))
+    table["total_m2"] = total
+    table["code_before"] = code_before
+    table["main_before_m2"] = main_before
+    table["code_after"] = np.where(changed, planned_code, code_before)
+    table["main_after_m2"] = np.where(changed, total * (1.0 - deduction), main_before)
+
+
+def flows(pieces: Pieces, deduction_class: str) -> pd.DataFrame:
+    """地类流向 rows (piece, from class, to class, m²) that conserve each piece's booked total.
+
+    Class area goes to class area first; the 田坎 (deduction) share goes to 田坎 as far as it
+    is kept, and the difference flows between 田坎 and the classes.
+    """
+    t = pieces.table
+    n = len(t)
+    idx = np.arange(n)
+    total = t["total_m2"].to_numpy()
+    main_b = t["main_before_m2"].to_numpy()
+    main_a = t["main_after_m2"].to_numpy()
+    tk_b = total - main_b
+    tk_a = total - main_a
+    code_b = t["code_before"].to_numpy()
+    code_a = t["code_after"].to_numpy()
+    dk = np.full(n, deduction_class, dtype=object)
+    more_kept = tk_b > tk_a
+    rows = pd.DataFrame({
+        "piece": np.concatenate([idx, idx, idx]),
+        "from": np.concatenate([code_b, dk, np.where(more_kept, dk, code_b)]),
+        "to": np.concatenate([code_a, dk, np.where(more_kept, code_a, dk)]),
+        "m2": np.concatenate([np.minimum(main_b, main_a), np.minimum(tk_b, tk_a), np.abs(tk_b - tk_a)]),
+    })
+    return rows[rows["m2"] > 0].reset_index(drop=True)

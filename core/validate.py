@@ -1,0 +1,169 @@
+"""The one entry point where inputs are checked and normalised before any computation.
+
+Bad input is refused with an ``InputError`` whose message names the layer, the
+field and the feature ids; what can be repaired without changing a figure a
+planner would dispute (an invalid ring made valid, a null geometry skipped) is
+repaired and reported as a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import InputError
+from .i18n import tr, translatable
+from .landclasses import LandClasses, normalise_code
+from .layerdata import LayerData
+from .overlay import polygonal
+
+MAX_IDS_IN_MESSAGE = 10
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a layer is for: its label in messages and the fields the engine reads."""
+
+    key: str
+    label: str
+    required: tuple = ()
+    optional: tuple = ()
+
+    @property
+    def fields(self) -> tuple:
+        return self.required + self.optional
+
+
+ROLES = {
+    "units": Role("units", translatable("整治单元"), optional=("DYMC", "PQMC", "RWLX")),
+    "landuse": Role("landuse", translatable("地类图斑"), required=("DLBM",),
+                    optional=("BSM", "DLMC", "ZLDWDM", "TBMJ", "KCXS", "KCMJ", "TBDLMJ", "CZCSXM", "GDDB",
+                              "GDPDJB")),
+    "projects": Role("projects", translatable("子项目"), required=("XMLX", "GHDLBM"),
+                     optional=("XMBH", "XMMC", "KCXS", "TZ", "KSNF", "JSNF", "DYBH")),
+    "pbf": Role("pbf", translatable("现状永久基本农田")),
+    "pbf_plan": Role("pbf_plan", translatable("规划永久基本农田")),
+    "eco": Role("eco", translatable("生态保护红线")),
+    "udb": Role("udb", translatable("现状城镇开发边界")),
+    "udb_plan": Role("udb_plan", translatable("规划城镇开发边界")),
+    "townships": Role("townships", translatable("乡镇行政区"), required=("XZQDM",), optional=("XZQMC",)),
+}
+
+LANDUSE_NUMERIC = ("TBMJ", "KCXS", "KCMJ", "TBDLMJ", "GDDB")
+
+
+@dataclass
+class Report:
+    """Warnings collected while preparing the inputs (shown to the planner, never silent)."""
+
+    warnings: list = field(default_factory=list)
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+def id_list(fids) -> str:
+    fids = [str(int(f)) for f in list(fids)[:MAX_IDS_IN_MESSAGE]]
+    text = "、".join(fids)
+    return text + (tr(" 等") if len(fids) >= MAX_IDS_IN_MESSAGE else "")
+
+
+def layer_label(layer: LayerData, role: Role) -> str:
+    return tr("图层“{layer}”（{role}）").format(layer=layer.name, role=tr(role.label))
+
+
+def polygons(layer: LayerData, role: Role, report: Report) -> LayerData:
+    """Refuse non-polygon layers; skip empty geometries and repair invalid ones, with warnings."""
+    geoms = np.asarray(layer.geoms, dtype=object)
+    if len(geoms) == 0:
+        return layer
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        report.warn(tr("{layer}：要素 {ids} 无几何，已跳过。").format(
+            layer=layer_label(layer, role), ids=id_list(layer.fids[missing])))
+        layer = layer.take(np.flatnonzero(~missing))
+        geoms = layer.geoms
+    types = shapely.get_type_id(geoms)
+    polygonal_types = (int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON))
+    wrong = ~np.isin(types, polygonal_types)
+    if wrong.any():
+        raise InputError(tr("{layer} 应为面图层：要素 {ids} 不是面。").format(
+            layer=layer_label(layer, role), ids=id_list(layer.fids[wrong])))
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        repaired = geoms.copy()
+        repaired[invalid] = polygonal(shapely.make_valid(geoms[invalid]))
+        report.warn(tr("{layer}：要素 {ids} 几何无效（自相交等），已按 make_valid 修复后参与计算，请核查原数据。").format(
+            layer=layer_label(layer, role), ids=id_list(layer.fids[invalid])))
+        keep = ~shapely.is_empty(repaired)
+        layer = layer.with_geoms(repaired, layer.crs_wkt).take(np.flatnonzero(keep))
+    return layer
+
+
+def require_fields(layer: LayerData, role: Role, fields=None) -> None:
+    fields = role.required if fields is None else fields
+    missing = [f for f in fields if f not in layer.attrs.columns]
+    if missing:
+        raise InputError(tr("{layer} 缺少字段 {fields}（现有字段：{present}）。").format(
+            layer=layer_label(layer, role), fields="、".join(missing),
+            present="、".join(map(str, layer.available_fields)) or tr("无")))
+
+
+def codes(layer: LayerData, name: str) -> pd.Series:
+    return layer.column(name, "").map(normalise_code)
+
+
+def numbers(layer: LayerData, role: Role, name: str, report: Report) -> pd.Series:
+    """A numeric field (NaN where null); text that is not a number is reported."""
+    raw = layer.column(name, None)
+    values = pd.to_numeric(raw, errors="coerce").astype(float)
+    bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        report.warn(tr("{layer} 字段 {field}：要素 {ids} 的值不是数字，按空值处理。").format(
+            layer=layer_label(layer, role), field=name, ids=id_list(layer.fids[bad.to_numpy()])))
+    return values
+
+
+def unit_ids(layer: LayerData, role: Role, id_field: str) -> pd.Series:
+    require_fields(layer, role, (id_field,))
+    ids = layer.attrs[id_field].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                                    else str(v).strip())
+    empty = (ids == "").to_numpy()
+    if empty.any():
+        raise InputError(tr("{layer} 字段 {field}：要素 {ids} 的单元编号为空。").format(
+            layer=layer_label(layer, role), field=id_field, ids=id_list(layer.fids[empty])))
+    duplicated = ids.duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        raise InputError(tr("{layer} 字段 {field}：单元编号重复（{values}，要素 {ids}）。").format(
+            layer=layer_label(layer, role), field=id_field,
+            values="、".join(sorted(set(ids[duplicated]))), ids=id_list(layer.fids[duplicated])))
+    return ids
+
+
+def township_codes_from_landuse(layer: LayerData, role: Role) -> pd.Series:
+    require_fields(layer, role, ("ZLDWDM",))
+    zl = layer.attrs["ZLDWDM"].map(normalise_code)
+    bad = ~zl.str.match(r"^\d{9}").to_numpy()
+    if bad.any():
+        raise InputError(tr("{layer} 字段 ZLDWDM：要素 {ids} 的坐落单位代码不足 9 位数字，无法确定所属乡镇；"
+                            "请提供乡镇行政区图层（TOWNSHIPS）。").format(
+            layer=layer_label(layer, role), ids=id_list(layer.fids[bad])))
+    return zl.str[:9]
+
+
+def check_class_codes(layer: LayerData, role: Role, field_name: str, classes: LandClasses,
+                      report: Report | None) -> pd.Series:
+    """Normalised class codes; unknown codes refuse (plans) or warn (baseline survey data)."""
+    values = codes(layer, field_name)
+    unknown = ~values.map(classes.is_known).to_numpy()
+    if unknown.any():
+        shown = "、".join(sorted(set(values[unknown]))[:MAX_IDS_IN_MESSAGE]) or tr("(空)")
+        text = tr("{layer} 字段 {field}：要素 {ids} 的地类编码 {codes} 不是三调工作分类编码").format(
+            layer=layer_label(layer, role), field=field_name, ids=id_list(layer.fids[unknown]), codes=shown)
+        if report is None:
+            raise InputError(text + tr("。"))
+        report.warn(text + tr("，按“未知”地类统计。"))
+    return values

@@ -1,0 +1,70 @@
+"""The plugin object QGIS creates: registers the Processing provider and the desktop actions.
+
+``initProcessing`` must work inside ``qgis_process``, where ``iface`` is None: it
+only registers the provider. Everything that needs the desktop is in ``initGui``.
+"""
+
+from __future__ import annotations
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+from .core.i18n import install_translator, tr
+from .core.paths import I18N_DIR, icon_path
+
+MENU = "全域整治"
+
+
+class LandConsolidationPlugin:
+    def __init__(self, iface):
+        self.iface = iface
+        self.provider = None
+        self.actions = []
+        self.translator = install_translator(I18N_DIR)
+
+    # ------------------------------------------------------------------ Processing
+    def initProcessing(self):  # noqa: N802 - QGIS's hook name
+        from .processing.provider import LandConsolidationProvider
+
+        if self.provider is None:
+            provider = LandConsolidationProvider()
+            # The registry deletes a provider it refuses (e.g. a duplicate id): keep none then.
+            if QgsApplication.processingRegistry().addProvider(provider):
+                self.provider = provider
+
+    # ------------------------------------------------------------------ desktop
+    def initGui(self):  # noqa: N802 - QGIS's hook name
+        self.initProcessing()
+        if self.iface is None:
+            return
+        check = QAction(QIcon(icon_path()), tr("合规性检查…"), self.iface.mainWindow())
+        check.setObjectName("landconsolidation_checkunits")
+        check.setToolTip(tr("全域整治：检查整治单元方案是否符合规则集"))
+        check.triggered.connect(lambda: self.open_algorithm("landconsolidation:checkunits"))
+        self._add_action(check)
+
+    def _add_action(self, action: QAction) -> None:
+        self.iface.addPluginToMenu(tr(MENU), action)
+        self.iface.addToolBarIcon(action)
+        self.actions.append(action)
+
+    def open_algorithm(self, algorithm_id: str) -> None:
+        from processing import execAlgorithmDialog
+
+        execAlgorithmDialog(algorithm_id, {})
+
+    def unload(self):
+        for action in self.actions:
+            if self.iface is not None:
+                self.iface.removePluginMenu(tr(MENU), action)
+                self.iface.removeToolBarIcon(action)
+            action.deleteLater()
+        self.actions = []
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
+            self.translator = None

@@ -1,0 +1,1 @@
+"""Processing provider and algorithms: thin callers of the engine in ``core``."""

@@ -1,0 +1,105 @@
+"""Shared plumbing of the plugin's algorithms: naming, help, groups, engine errors."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsFeatureRequest,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+)
+from qgis.PyQt.QtGui import QIcon
+
+from ...core.errors import Cancelled, LandConsolidationError
+from ...core.i18n import tr, translatable
+from ...core.paths import icon_path
+from ...core.progress import Progress
+from ...core.qgis_io import read_features
+
+GROUPS = {
+    "check": translatable("合规性检查"),
+    "indicators": translatable("指标统计"),
+    "scheme": translatable("方案编制"),
+    "exchange": translatable("数据交换"),
+    "export": translatable("成果输出"),
+}
+
+
+class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
+    """Base class: subclasses set NAME, DISPLAY, GROUP, HELP_ZH, HELP_EN and implement run()."""
+
+    NAME = ""
+    DISPLAY = ""
+    GROUP = "check"
+    HELP_ZH = ""
+    HELP_EN = ""
+
+    def name(self):
+        return self.NAME
+
+    def displayName(self):
+        return tr(self.DISPLAY)
+
+    def group(self):
+        return tr(GROUPS[self.GROUP])
+
+    def groupId(self):
+        return self.GROUP
+
+    def icon(self):
+        return QIcon(icon_path())
+
+    def shortHelpString(self):
+        return tr(self.HELP_ZH) + "<hr/>" + self.HELP_EN
+
+    def createInstance(self):
+        return type(self)()
+
+    def processAlgorithm(self, parameters, context, feedback):
+        progress = Progress(report=lambda percent, text: _report(feedback, percent, text),
+                            cancelled=feedback.isCanceled)
+        try:
+            return self.run(parameters, context, feedback, progress)
+        except Cancelled:
+            feedback.pushInfo(tr("已取消。"))
+            return {}
+        except LandConsolidationError as error:
+            raise QgsProcessingException(str(error)) from error
+
+    def run(self, parameters, context, feedback, progress):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ reading
+    def read_source(self, parameters, name: str, context, fields=(), feedback=None):
+        """Read a feature-source parameter through the engine's I/O seam (None when not given).
+
+        Geometry validity is checked by the engine (which repairs and reports), so the
+        context's invalid-geometry filter is switched off while reading.
+        """
+        if parameters.get(name) in (None, ""):
+            return None
+        previous = context.invalidGeometryCheck()
+        context.setInvalidGeometryCheck(QgsFeatureRequest.GeometryNoCheck)
+        try:
+            source = self.parameterAsSource(parameters, name, context)
+            if source is None:
+                return None
+            layer = self.parameterAsVectorLayer(parameters, name, context)
+            label = layer.name() if layer is not None else (source.sourceName() or name)
+            text = layer.source() if layer is not None else str(parameters.get(name))
+            return read_features(source, label, fields=fields, crs=source.sourceCrs(), feedback=feedback,
+                                 source_text=text)
+        finally:
+            context.setInvalidGeometryCheck(previous)
+
+
+def _report(feedback, percent: float, text: str) -> None:
+    feedback.setProgress(percent)
+    if text:
+        feedback.setProgressText(text)
+
+
+def warn(feedback, text: str) -> None:
+    if hasattr(feedback, "pushWarning"):
+        feedback.pushWarning(text)
+    else:  # pragma: no cover - QGIS < 3.16
+        feedback.reportError(text, False)

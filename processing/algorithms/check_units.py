@@ -1,0 +1,111 @@
+"""``landconsolidation:checkunits`` — 合规性检查: every rule, for every unit, township and the scheme."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsFeatureSink,
+    QgsGeometry,
+    QgsProcessing,
+    QgsProcessingParameterFeatureSink,
+    QgsWkbTypes,
+)
+
+from ...core.check import run_check
+from ...core.i18n import tr
+from ...core.measure import to_mu
+from .base import LandConsolidationAlgorithm, warn
+from .fields import make_fields
+from .scheme_inputs import add_scheme_parameters, read_ruleset, read_scheme_layers
+
+RESULT_FIELDS = (
+    ("scope", str), ("scope_id", str), ("rule_id", str), ("title", str), ("value", float),
+    ("threshold", float), ("unit", str), ("status", str), ("clause", str), ("message", str),
+)
+CONFLICT_FIELDS = (("rule_id", str), ("scope_id", str), ("area", float), ("kind", str), ("message", str))
+
+CONVENTION_ZH = (
+    "<p><b>计算口径</b>：面积一律为 CGCS2000 椭球面积（不论图层坐标系，统一投影到数据中心的等积方位投影上计算）；"
+    "地类面积按三调统计口径：图斑被切分时按 图斑地类面积 TBDLMJ ×（切分面积 ÷ 图斑面积）计入，扣除部分（KCMJ）计入田坎 1203；"
+    "无 TBMJ/TBDLMJ 时按 面积 ×（1 − KCXS），再无 KCXS 时按面积。子项目把其范围内的地类改为规划地类 GHDLBM，"
+    "改为其他地类的部分不再扣除田坎，除非子项目给出 KCXS。永久基本农田、生态保护红线、城镇开发边界按图形面积。"
+    "结果以亩（1 亩 = 10000/15 平方米）、公顷和百分比给出，比较时按规则的小数位取整。</p>"
+)
+CONVENTION_EN = (
+    "<p><b>Conventions</b>: all areas are ellipsoidal on CGCS2000, whatever each layer's CRS (computed in an "
+    "equal-area azimuthal projection centred on the data). Land-class areas follow the third national land "
+    "survey statistics: a cut parcel contributes TBDLMJ × (piece area ÷ parcel area), the deduction (KCMJ) being "
+    "booked as 1203 田坎; without TBMJ/TBDLMJ it is area × (1 − KCXS), without KCXS the area. A sub-project sets "
+    "the planned class GHDLBM on its footprint, with no deduction unless it gives KCXS. Farmland protection, red "
+    "line and urban boundary areas are geometry areas. Figures in mu (10000/15 m²), hectares and percent; "
+    "verdicts compare values rounded to the rule's decimals.</p>"
+)
+
+
+class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
+    NAME = "checkunits"
+    DISPLAY = "合规性检查（整治单元方案）"
+    GROUP = "check"
+    HELP_ZH = (
+        "<p>按规则集（缺省：宁波 2022 意见）逐条检查整治单元方案：耕地和永久基本农田调整规模不超过所涉乡镇的 3%、"
+        "新增耕地不少于原有耕地的 5%、新增永久基本农田不少于调整面积的 5%、城镇开发边界扩展倍数不增加、"
+        "三条控制线不冲突、“百千万”集中连片、建设用地不增加、零星用地、生态产业开发比例、调入永久基本农田质量等。</p>"
+        "<p>输出：每个（范围，规则）一行的核算表（scope、scope_id、rule_id、value、threshold、unit、status、clause、message），"
+        "以及冲突图斑图层（rule_id、scope_id、area 亩）。乡镇范围：有乡镇图层时按图形，否则按 ZLDWDM 前 9 位。</p>"
+    ) + CONVENTION_ZH
+    HELP_EN = (
+        "<p>Checks a consolidation scheme against a ruleset (default: Ningbo 2022): farmland and permanent basic "
+        "farmland adjusted ≤ 3% of each township's, net new farmland ≥ 5%, net new permanent basic farmland ≥ 5% of "
+        "the area adjusted out, urban boundary expansion factor not increased, no conflict among the three control "
+        "lines, a contiguous 100/1,000/10,000 mu block, construction land not increased, scattered parcels, "
+        "eco-industry share and the quality of adjusted-in farmland.</p><p>Outputs one row per (scope, rule) and a "
+        "layer of conflict polygons.</p>"
+    ) + CONVENTION_EN
+
+    def initAlgorithm(self, config=None):
+        add_scheme_parameters(self)
+        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("合规性核算表"), QgsProcessing.TypeVector))
+        self.addParameter(QgsProcessingParameterFeatureSink("CONFLICTS", tr("冲突图斑"),
+                                                            QgsProcessing.TypeVectorPolygon, optional=True))
+
+    def run(self, parameters, context, feedback, progress):
+        ruleset = read_ruleset(self, parameters, context)
+        layers = read_scheme_layers(self, parameters, context, feedback)
+        result = run_check(layers, ruleset=ruleset, progress=progress)
+        for text in result.warnings:
+            warn(feedback, text)
+
+        fields = make_fields(RESULT_FIELDS)
+        sink, output_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.NoGeometry,
+                                               QgsCoordinateReferenceSystem())
+        for finding in result.findings:
+            feature = QgsFeature(fields)
+            row = finding.as_row()
+            row["title"] = finding.title
+            feature.setAttributes([row[name] for name, _ in RESULT_FIELDS])
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+
+        outputs = {"OUTPUT": output_id}
+        conflict_fields = make_fields(CONFLICT_FIELDS)
+        units_crs = self.parameterAsSource(parameters, "UNITS", context).sourceCrs()
+        conflict_sink, conflicts_id = self.parameterAsSink(parameters, "CONFLICTS", context, conflict_fields,
+                                                           QgsWkbTypes.MultiPolygon, units_crs)
+        if conflict_sink is not None:
+            geoms = result.conflict_geometries(layers.units.crs_wkt)
+            for conflict, geom in zip(result.conflicts, geoms):
+                feature = QgsFeature(conflict_fields)
+                geometry = QgsGeometry.fromWkb(geom.wkb)
+                geometry.convertToMultiType()
+                feature.setGeometry(geometry)
+                feature.setAttributes([conflict.rule_id, conflict.scope_id, round(to_mu(conflict.area_m2), 4),
+                                       conflict.kind, conflict.message])
+                conflict_sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            outputs["CONFLICTS"] = conflicts_id
+        counts = result.counts()
+        feedback.pushInfo(tr("核验完成：符合 {p} 项，不符合 {f} 项，不适用 {n} 项。").format(
+            p=counts["pass"], f=counts["fail"], n=counts["not_applicable"]))
+        for finding in result.findings:
+            if finding.status == "fail":
+                feedback.pushInfo("✗ " + finding.message)
+        return outputs

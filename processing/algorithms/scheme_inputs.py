@@ -1,0 +1,60 @@
+"""The scheme's input parameters, shared by every algorithm that checks or reports a scheme.
+
+Names are a public contract (they appear in models and ``qgis_process`` calls):
+UNITS, UNIT_ID_FIELD, LANDUSE, PROJECTS, PBF, PBF_PLAN, ECO_REDLINE, UDB, UDB_PLAN,
+TOWNSHIPS, RULESET.
+"""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+)
+
+from ...core.i18n import tr
+from ...core.ruleset import load_ruleset
+from ...core.scheme import SchemeLayers
+from ...core.validate import ROLES
+
+POLYGONS = [QgsProcessing.TypeVectorPolygon]
+
+# (parameter name, role key, label, optional)
+LAYER_PARAMETERS = (
+    ("UNITS", "units", "整治单元", False),
+    ("LANDUSE", "landuse", "现状地类图斑（DLTB）", False),
+    ("PROJECTS", "projects", "子项目（XMLX、GHDLBM）", True),
+    ("PBF", "pbf", "现状永久基本农田", False),
+    ("PBF_PLAN", "pbf_plan", "规划永久基本农田（缺省同现状）", True),
+    ("ECO_REDLINE", "eco", "生态保护红线", True),
+    ("UDB", "udb", "现状城镇开发边界", True),
+    ("UDB_PLAN", "udb_plan", "规划城镇开发边界（缺省同现状）", True),
+    ("TOWNSHIPS", "townships", "乡镇行政区（XZQDM；缺省按 ZLDWDM 前 9 位）", True),
+)
+
+
+def add_scheme_parameters(algorithm) -> None:
+    for name, _role, label, optional in LAYER_PARAMETERS:
+        algorithm.addParameter(QgsProcessingParameterFeatureSource(name, tr(label), POLYGONS, optional=optional))
+        if name == "UNITS":
+            algorithm.addParameter(QgsProcessingParameterField(
+                "UNIT_ID_FIELD", tr("单元编号字段"), defaultValue="DYBH", parentLayerParameterName="UNITS"))
+    algorithm.addParameter(QgsProcessingParameterFile(
+        "RULESET", tr("规则集文件（YAML；缺省为宁波 2022）"), extension="yaml", optional=True))
+
+
+def read_scheme_layers(algorithm, parameters, context, feedback) -> SchemeLayers:
+    """Read every scheme parameter through the engine's I/O seam."""
+    unit_field = algorithm.parameterAsString(parameters, "UNIT_ID_FIELD", context) or "DYBH"
+    layers = {}
+    for name, role, _label, _optional in LAYER_PARAMETERS:
+        fields = ROLES[role].fields + ((unit_field,) if role == "units" else ())
+        layers[role] = algorithm.read_source(parameters, name, context, fields=fields, feedback=feedback)
+    return SchemeLayers(unit_id_field=unit_field, **layers)
+
+
+def read_ruleset(algorithm, parameters, context):
+    path = algorithm.parameterAsFile(parameters, "RULESET", context)
+    return load_ruleset(path or None)

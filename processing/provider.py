@@ -1,0 +1,31 @@
+"""The ``landconsolidation`` Processing provider: algorithms listed explicitly."""
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.i18n import tr
+from ..core.paths import icon_path, plugin_version
+from .algorithms.check_units import CheckUnitsAlgorithm
+
+PROVIDER_ID = "landconsolidation"
+
+
+class LandConsolidationProvider(QgsProcessingProvider):
+    def loadAlgorithms(self):
+        for algorithm in (CheckUnitsAlgorithm(),):
+            self.addAlgorithm(algorithm)
+
+    def id(self):
+        return PROVIDER_ID
+
+    def name(self):
+        return tr("全域整治 Land Consolidation")
+
+    def longName(self):
+        return tr("全域国土空间综合整治 Land Consolidation {version}").format(version=plugin_version())
+
+    def icon(self):
+        return QIcon(icon_path())
+
+    def versionInfo(self):
+        return plugin_version()

@@ -1,0 +1,46 @@
+"""Test setup: the checkout is importable as the installed package ``land_consolidation``.
+
+pytest-qgis starts one QgsApplication for the session (offscreen). The checkout is
+exposed under its installed folder name through a symlink in ``.build/plugins``, the
+same folder ``tools/qgis-process`` gives to QGIS as QGIS_PLUGINPATH.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS_DIR = ROOT / ".build" / "plugins"
+ARTIFACTS = ROOT / "artifacts"
+SAMPLE = ROOT / "resources" / "sample" / "sample_pianqu.gpkg"
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if Path("/usr/share/proj/proj.db").exists():
+    os.environ.setdefault("PROJ_DATA", "/usr/share/proj")
+
+PLUGINS_DIR.mkdir(parents=True, exist_ok=True)
+_link = PLUGINS_DIR / "land_consolidation"
+if not _link.is_symlink() or _link.resolve() != ROOT:
+    if _link.is_symlink():
+        _link.unlink()
+    _link.symlink_to(ROOT, target_is_directory=True)
+if str(PLUGINS_DIR) not in sys.path:
+    sys.path.insert(0, str(PLUGINS_DIR))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+@pytest.fixture(scope="session")
+def sample_gpkg() -> Path:
+    assert SAMPLE.exists(), "the sample GeoPackage is shipped in the repository"
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests leave files for a person to look at (screenshots, rendered pages)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

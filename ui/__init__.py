@@ -1,0 +1,1 @@
+"""Desktop user interface: dock panel, map tools, dialogs (``.ui`` files loaded at runtime)."""
