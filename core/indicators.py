@@ -15,7 +15,7 @@ import shapely
 from shapely import STRtree
 
 from .measure import to_mu
-from .overlay import PartIndex, cut
+from .overlay import PartIndex
 from .ruleset import Ruleset
 from .scheme import Baseline, Pieces, Plan, flows
 
@@ -117,8 +117,8 @@ class Indicators:
             mask = t["in_" + which].to_numpy(dtype=bool)
             if unit_id is not None:
                 mask &= t["unit_id"].to_numpy() == unit_id
-            self._patches[key] = find_patches(self.pieces.geoms[mask], t["area_m2"].to_numpy()[mask], gap_m,
-                                              list(classes))
+            metric = self.baseline.frame.metric(self.pieces.geoms[mask])
+            self._patches[key] = find_patches(metric, t["area_m2"].to_numpy()[mask], gap_m, list(classes))
         return self._patches[key]
 
     def piece_mask(self, **conditions) -> np.ndarray:
@@ -236,11 +236,11 @@ def township_pbf(baseline: Baseline, plan: Plan, code: str) -> tuple[float, floa
     if shapely.is_empty(geom) or len(baseline.pbf) == 0:
         return 0.0, 0.0
     candidates = baseline.pbf.tree.query(geom, predicate="intersects")
-    inside = cut(baseline.pbf.geoms[candidates], PartIndex.build(np.array([geom], dtype=object)),
-                 keep_outside=False)
-    adjusted = cut(inside.geoms, plan.pbf_plan)
-    out = adjusted.areas[adjusted.part < 0].sum()
-    return float(inside.areas.sum()), float(out)
+    inside = baseline.cut(baseline.pbf.geoms[candidates], PartIndex.build(np.array([geom], dtype=object)),
+                          keep_outside=False)
+    adjusted = baseline.cut(inside.geoms, plan.pbf_plan)
+    out = baseline.frame.areas(adjusted.geoms[adjusted.part < 0]).sum()
+    return float(baseline.frame.areas(inside.geoms).sum()), float(out)
 
 
 def _project_areas(plan: Plan, pieces: Pieces) -> pd.DataFrame:
@@ -262,8 +262,9 @@ def _udb_figures(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> dict:
     table = baseline.parcel_table
     urban = np.isin(table["czcsxm"].to_numpy().astype(str), urban_codes)
     return {
-        "udb_m2": float(shapely.area(baseline.udb.geoms).sum()) if baseline.udb is not None else None,
-        "udb_plan_m2": float(shapely.area(plan.udb_plan.geoms).sum()) if plan.udb_plan is not None else None,
+        "udb_m2": float(baseline.frame.areas(baseline.udb.geoms).sum()) if baseline.udb is not None else None,
+        "udb_plan_m2": float(baseline.frame.areas(plan.udb_plan.geoms).sum()) if plan.udb_plan is not None
+        else None,
         "urban_construction_m2": float(table["main_m2"].to_numpy()[urban].sum()),
         "has_czcsxm": bool((table["czcsxm"].astype(str) != "").any()),
     }

@@ -2,12 +2,11 @@
 
 Convention (stated in every help text and report): areas are ellipsoidal areas on
 the ellipsoid of the land-use layer's geodetic datum (CGCS2000 for 三调 data),
-whatever CRS each input comes in. All geometry is brought into one *working
-frame*: a Lambert azimuthal equal-area projection on that same datum, centred on
-the data. The projection is equal-area on the ellipsoid, so the plane area of a
-polygon in the working frame is its ellipsoidal area (agreement with QGIS's
-``QgsDistanceArea.measureArea`` is checked in the tests), and the overlay and the
-area computation run vectorised in shapely.
+whatever CRS each input comes in. Every input is brought into the land-use
+layer's CRS for the overlay; pieces are then projected into a Lambert azimuthal
+equal-area projection on the same datum, centred on the data, whose plane areas
+are ellipsoidal areas (agreement with QGIS's ``QgsDistanceArea.measureArea`` is
+checked in the tests). Both steps run vectorised in shapely and pyproj.
 """
 
 from __future__ import annotations
@@ -93,16 +92,25 @@ def transform_geometries(geoms: np.ndarray, source_wkt: str, target_wkt: str) ->
 
 @dataclass(frozen=True)
 class WorkingFrame:
-    """The one CRS every computation runs in (an equal-area frame on the data's datum)."""
+    """Where computations run: overlays in the land-use layer's own CRS, areas on the ellipsoid.
 
-    wkt: str
+    Overlays run in the land-use layer's CRS, where the survey's straight edges are
+    straight and shared boundaries coincide exactly (no slivers from reprojection).
+    Areas are measured by projecting pieces into a Lambert azimuthal equal-area
+    projection on the same datum, centred on the data: plane areas there are the
+    ellipsoidal areas.
+    """
+
+    overlay_wkt: str
+    area_wkt: str
     centre_lon: float
     centre_lat: float
     datum_name: str
+    metres_per_unit: float  # approximate, for converting tolerances only
 
     @classmethod
     def for_data(cls, crs_input, bounds_lonlat: tuple[float, float, float, float]) -> "WorkingFrame":
-        """Build the frame on ``crs_input``'s geodetic datum, centred on ``bounds_lonlat``."""
+        """Build the frame on ``crs_input`` (the land-use layer's CRS), centred on ``bounds_lonlat``."""
         source = crs_from(crs_input)
         geodetic = source.geodetic_crs
         if geodetic is None:
@@ -114,15 +122,39 @@ class WorkingFrame:
             conversion=LambertAzimuthalEqualAreaConversion(latitude_natural_origin=lat,
                                                            longitude_natural_origin=lon),
             geodetic_crs=geodetic,
-            name=f"Equal-area working frame ({geodetic.name}, {lat:.2f}N {lon:.2f}E)",
+            name=f"Equal-area frame ({geodetic.name}, {lat:.2f}N {lon:.2f}E)",
         )
-        return cls(wkt=projected.to_wkt(), centre_lon=lon, centre_lat=lat, datum_name=geodetic.name)
+        if source.is_geographic:
+            metres = math.pi / 180.0 * source.ellipsoid.semi_major_metre * math.cos(math.radians(lat)) ** 0.5
+        else:
+            metres = source.axis_info[0].unit_conversion_factor if source.axis_info else 1.0
+        return cls(overlay_wkt=source.to_wkt(), area_wkt=projected.to_wkt(), centre_lon=lon, centre_lat=lat,
+                   datum_name=geodetic.name, metres_per_unit=float(metres))
+
+    @property
+    def wkt(self) -> str:
+        return self.overlay_wkt
 
     def ingest(self, geoms: np.ndarray, source_wkt: str) -> np.ndarray:
-        return transform_geometries(geoms, source_wkt, self.wkt)
+        """Bring geometries from any CRS into the overlay CRS."""
+        return transform_geometries(geoms, source_wkt, self.overlay_wkt)
 
     def export(self, geoms: np.ndarray, target_wkt: str) -> np.ndarray:
-        return transform_geometries(geoms, self.wkt, target_wkt)
+        return transform_geometries(geoms, self.overlay_wkt, target_wkt)
+
+    def metric(self, geoms: np.ndarray) -> np.ndarray:
+        """Overlay geometries in the equal-area metric projection (for distances and areas)."""
+        return transform_geometries(geoms, self.overlay_wkt, self.area_wkt)
+
+    def areas(self, geoms: np.ndarray) -> np.ndarray:
+        """Ellipsoidal areas (m²) of overlay geometries."""
+        geoms = np.asarray(geoms, dtype=object)
+        if len(geoms) == 0:
+            return np.zeros(0)
+        return shapely.area(self.metric(geoms))
+
+    def square_metres_to_units(self, square_metres: float) -> float:
+        return square_metres / self.metres_per_unit ** 2
 
 
 def _round_to_step(value: float) -> float:
@@ -148,4 +180,4 @@ def ellipsoidal_areas(geoms: np.ndarray, source_wkt: str, frame: WorkingFrame | 
         return np.zeros(0)
     if frame is None:
         frame = WorkingFrame.for_data(source_wkt, lonlat_bounds(geoms, source_wkt))
-    return shapely.area(frame.ingest(geoms, source_wkt))
+    return frame.areas(frame.ingest(geoms, source_wkt))

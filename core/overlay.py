@@ -15,7 +15,8 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-# Pieces smaller than this (m²) are numerical slivers of coincident boundaries.
+# Pieces smaller than this (m², or its equivalent in the overlay CRS's units) are
+# numerical slivers of coincident boundaries.
 SLIVER_AREA_M2 = 1e-6
 
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
@@ -62,8 +63,12 @@ class Cut:
     areas: np.ndarray
 
 
-def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True) -> Cut:
-    """Cut ``pieces`` by ``parts`` (which must not overlap each other)."""
+def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
+        min_area: float = SLIVER_AREA_M2) -> Cut:
+    """Cut ``pieces`` by ``parts`` (which must not overlap each other).
+
+    Areas are in the pieces' CRS units; pieces below ``min_area`` are dropped as slivers.
+    """
     pieces = np.asarray(pieces, dtype=object)
     n = len(pieces)
     if parts is None or len(parts) == 0 or n == 0:
@@ -109,7 +114,7 @@ def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True) 
     part = np.concatenate(part_ids).astype(np.int64)
     geom = np.concatenate([np.asarray(g, dtype=object) for g in geoms])
     areas = shapely.area(geom)
-    keep = areas > SLIVER_AREA_M2
+    keep = areas > min_area
     order = np.lexsort((part[keep], source[keep]))  # deterministic: by piece, then by part
     return Cut(source[keep][order], part[keep][order], geom[keep][order], areas[keep][order])
 

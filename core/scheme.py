@@ -23,7 +23,7 @@ from .i18n import tr
 from .landclasses import LandClasses, load_land_classes
 from .layerdata import LayerData
 from .measure import WorkingFrame, lonlat_bounds, to_mu
-from .overlay import PartIndex, cut, dissolve_overlapping, interior_overlaps
+from .overlay import SLIVER_AREA_M2, PartIndex, cut, dissolve_overlapping, interior_overlaps
 from .ruleset import Ruleset
 
 FLAG_LAYERS = ("pbf", "pbf_plan", "eco", "udb", "udb_plan")
@@ -66,6 +66,14 @@ class Baseline:
     _township_farmland: dict = field(default_factory=dict)
 
     @property
+    def sliver(self) -> float:
+        """The sliver area in overlay units²."""
+        return self.frame.square_metres_to_units(SLIVER_AREA_M2)
+
+    def cut(self, pieces, parts, keep_outside: bool = True):
+        return cut(pieces, parts, keep_outside=keep_outside, min_area=self.sliver)
+
+    @property
     def has_township_layer(self) -> bool:
         return self.townships is not None
 
@@ -92,10 +100,10 @@ class Baseline:
                 geom = self.township_geometry(code)
                 candidates = self.parcels.tree.query(geom, predicate="intersects")
                 candidates = candidates[farmland[candidates]]
-                pieces = cut(self.landuse.geoms[candidates], PartIndex.build(np.array([geom], dtype=object)),
-                             keep_outside=False)
+                pieces = self.cut(self.landuse.geoms[candidates], PartIndex.build(np.array([geom], dtype=object)),
+                                  keep_outside=False)
                 parcel = candidates[pieces.source]
-                ratio = pieces.areas / table["whole_area_m2"].to_numpy()[parcel]
+                ratio = self.frame.areas(pieces.geoms) / table["whole_area_m2"].to_numpy()[parcel]
                 value = float((table["main_m2"].to_numpy()[parcel] * ratio).sum())
             self._township_farmland[code] = value
         return self._township_farmland[code]
@@ -129,7 +137,7 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
         raise InputError(tr("{layer} 没有要素。").format(layer=v.layer_label(landuse, roles["landuse"])))
     frame = WorkingFrame.for_data(landuse.crs_wkt, lonlat_bounds(landuse.geoms, landuse.crs_wkt))
     landuse = landuse.with_geoms(frame.ingest(landuse.geoms, landuse.crs_wkt), frame.wkt)
-    _refuse_overlaps(landuse, roles["landuse"], OVERLAP_TOLERANCE_M2)
+    _refuse_overlaps(landuse, roles["landuse"], frame, OVERLAP_TOLERANCE_M2)
 
     townships = None
     township_parts = None
@@ -138,12 +146,13 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
         townships = _ingest(layers.townships, roles["townships"], frame, report)
         v.require_fields(townships, roles["townships"])
         townships.attrs["XZQDM"] = v.codes(townships, "XZQDM")
-        _refuse_overlaps(townships, roles["townships"], OVERLAP_TOLERANCE_M2)
+        _refuse_overlaps(townships, roles["townships"], frame, OVERLAP_TOLERANCE_M2)
         township_parts = PartIndex.build(townships.geoms)
         names = townships.column("XZQMC", "")
         township_names = {c: ("" if n is None else str(n)) for c, n in zip(townships.attrs["XZQDM"], names)}
 
-    parcel_table = _parcel_table(landuse, classes, report, with_township=townships is None)
+    parcel_table = _parcel_table(landuse, frame.areas(landuse.geoms), classes, report,
+                                 with_township=townships is None)
     pbf = _flag_parts(layers.pbf, roles["pbf"], frame, report)
     eco = _flag_parts(layers.eco, roles["eco"], frame, report) if layers.eco is not None else None
     udb = _flag_parts(layers.udb, roles["udb"], frame, report) if layers.udb is not None else None
@@ -159,7 +168,7 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset) -> Pl
     frame = baseline.frame
     units = _ingest(layers.units, roles["units"], frame, report)
     ids = v.unit_ids(units, roles["units"], layers.unit_id_field).to_numpy()
-    _refuse_overlaps(units, roles["units"], OVERLAP_TOLERANCE_M2, labels=ids)
+    _refuse_overlaps(units, roles["units"], frame, OVERLAP_TOLERANCE_M2, labels=ids)
     names = units.column("DYMC", "").map(lambda n: "" if n is None else str(n)).to_numpy()
 
     projects = None
@@ -169,7 +178,7 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset) -> Pl
         projects = _ingest(layers.projects, roles["projects"], frame, report)
         v.require_fields(projects, roles["projects"])
         project_table = _project_table(projects, baseline.classes, ruleset, report)
-        parts = _non_overlapping_projects(projects, project_table, ruleset)
+        parts = _non_overlapping_projects(projects, project_table, ruleset, frame)
         project_parts = PartIndex.build(parts)
 
     pbf_plan = (_flag_parts(layers.pbf_plan, roles["pbf_plan"], frame, report)
@@ -189,11 +198,21 @@ def _ingest(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Repor
 def _flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report) -> PartIndex:
     """A control-line layer as non-overlapping parts (overlapping features are dissolved)."""
     layer = _ingest(layer, role, frame, report)
-    return PartIndex.build(dissolve_overlapping(layer.geoms))
+    return PartIndex.build(dissolve_overlapping(layer.geoms, frame.square_metres_to_units(SLIVER_AREA_M2)))
 
 
-def _refuse_overlaps(layer: LayerData, role: v.Role, tolerance: float, labels=None) -> None:
-    overlaps = interior_overlaps(layer.geoms, tolerance)
+def _overlaps_m2(geoms, frame: WorkingFrame, tolerance_m2: float) -> list:
+    """Interior overlaps above ``tolerance_m2`` as (i, j, ellipsoidal m²)."""
+    pairs = interior_overlaps(geoms, frame.square_metres_to_units(tolerance_m2))
+    if not pairs:
+        return []
+    areas = frame.areas(shapely.intersection(geoms[[i for i, _, _ in pairs]], geoms[[j for _, j, _ in pairs]]))
+    return [(i, j, float(area)) for (i, j, _), area in zip(pairs, areas) if area > tolerance_m2]
+
+
+def _refuse_overlaps(layer: LayerData, role: v.Role, frame: WorkingFrame, tolerance_m2: float,
+                     labels=None) -> None:
+    overlaps = _overlaps_m2(layer.geoms, frame, tolerance_m2)
     if not overlaps:
         return
     shown = []
@@ -205,7 +224,8 @@ def _refuse_overlaps(layer: LayerData, role: v.Role, tolerance: float, labels=No
         layer=v.layer_label(layer, role), pairs="；".join(shown)))
 
 
-def _parcel_table(landuse: LayerData, classes: LandClasses, report: v.Report, with_township: bool) -> pd.DataFrame:
+def _parcel_table(landuse: LayerData, whole: np.ndarray, classes: LandClasses, report: v.Report,
+                  with_township: bool) -> pd.DataFrame:
     """Per parcel: class, township, and its booked areas in the 三调 convention.
 
     A parcel's booked total is TBMJ and its class area TBDLMJ (KCMJ goes to 1203 田坎);
@@ -214,7 +234,6 @@ def _parcel_table(landuse: LayerData, classes: LandClasses, report: v.Report, wi
     """
     role = v.ROLES["landuse"]
     code = v.check_class_codes(landuse, role, "DLBM", classes, report)
-    whole = shapely.area(landuse.geoms)
     tbmj = v.numbers(landuse, role, "TBMJ", report).to_numpy()
     tbdlmj = v.numbers(landuse, role, "TBDLMJ", report).to_numpy()
     kcxs = v.numbers(landuse, role, "KCXS", report).to_numpy()
@@ -259,9 +278,10 @@ def _project_table(projects: LayerData, classes: LandClasses, ruleset: Ruleset, 
                          "name": projects.column("XMMC", "").to_numpy()})
 
 
-def _non_overlapping_projects(projects: LayerData, table: pd.DataFrame, ruleset: Ruleset) -> np.ndarray:
+def _non_overlapping_projects(projects: LayerData, table: pd.DataFrame, ruleset: Ruleset,
+                              frame: WorkingFrame) -> np.ndarray:
     """子项目 as non-overlapping parts; overlaps with different planned classes are a data error."""
-    overlaps = interior_overlaps(projects.geoms, ruleset.project_overlap_tolerance_m2)
+    overlaps = _overlaps_m2(projects.geoms, frame, ruleset.project_overlap_tolerance_m2)
     codes = table["code_after"].to_numpy()
     ids = table["id"].to_numpy()
     conflicting = [(i, j, a) for i, j, a in overlaps if codes[i] != codes[j]]
@@ -316,13 +336,13 @@ def build_pieces(baseline: Baseline, plan: Plan, unit_positions=None) -> Pieces:
     if len(unit_positions) == 0:
         return Pieces.concat([])
 
-    step = cut(plan.units.geoms[unit_positions], baseline.parcels)
+    step = baseline.cut(plan.units.geoms[unit_positions], baseline.parcels)
     unit = unit_positions[step.source]
     parcel = step.part
     geoms = step.geoms
 
     if baseline.has_township_layer:
-        step = cut(geoms, baseline.township_parts)
+        step = baseline.cut(geoms, baseline.township_parts)
         unit, parcel, geoms = unit[step.source], parcel[step.source], step.geoms
         codes = baseline.townships.attrs["XZQDM"].to_numpy()
         township = np.where(step.part >= 0, codes[np.maximum(step.part, 0)], "")
@@ -330,7 +350,7 @@ def build_pieces(baseline: Baseline, plan: Plan, unit_positions=None) -> Pieces:
         township_of_parcel = baseline.parcel_table["township"].to_numpy()
         township = np.where(parcel >= 0, township_of_parcel[np.maximum(parcel, 0)], "")
 
-    step = cut(geoms, plan.project_parts)
+    step = baseline.cut(geoms, plan.project_parts)
     unit, parcel, township, geoms = unit[step.source], parcel[step.source], township[step.source], step.geoms
     project = step.part
 
@@ -338,12 +358,12 @@ def build_pieces(baseline: Baseline, plan: Plan, unit_positions=None) -> Pieces:
     for name in FLAG_LAYERS:
         index = plan.pbf_plan if name == "pbf_plan" else plan.udb_plan if name == "udb_plan" \
             else baseline.flag_index(name)
-        step = cut(geoms, index)
+        step = baseline.cut(geoms, index)
         unit, parcel, township, project, geoms = (unit[step.source], parcel[step.source], township[step.source],
                                                   project[step.source], step.geoms)
         flags = {k: f[step.source] for k, f in flags.items()}
         flags[name] = step.part >= 0
-    areas = step.areas if len(FLAG_LAYERS) else shapely.area(geoms)
+    areas = baseline.frame.areas(geoms)
 
     table = pd.DataFrame({"unit": unit, "unit_id": plan.unit_ids[unit], "parcel": parcel, "township": township,
                           "project": project, "area_m2": areas})

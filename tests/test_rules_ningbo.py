@@ -1,0 +1,328 @@
+"""Every rule of the Ningbo 2022 ruleset on a hand-made 片区, for a passing and a failing scheme.
+
+The 片区 is a 6 × 4 grid of 200 m cells in EPSG:4549; columns 0–2 are township A,
+columns 3–5 township B. Expected values are worked out here, by hand, from cell
+areas measured geodesically (``builders.geodesic_area``) and the 三调 booking of
+each cell (TBDLMJ = TBMJ − round(TBMJ × KCXS, 2)).
+
+    row 3 │ 0301  0301  0301 │ 0701  0701  05H1      ← 生态保护红线 over A's row 3; 城镇开发边界 over B's
+    row 2 │ 0404  0301  0301 │ 0601  0201K 0101
+    row 1 │ 0101  0103  0702 │ 0101  0101  0101
+    row 0 │ 0101  0101  0101 │ 0101  0101  0101      ← 永久基本农田: row 0, r1c0, r1c3, r1c4
+            col 0 1     2       3     4     5
+    unit DY01: x 0.5–2.5 (cuts columns 0 and 2 in half); unit DY02: x 3–6.
+"""
+
+import numpy as np
+import pytest
+import shapely
+import shapely.affinity
+from builders import cell, dltb_record, geodesic_area, layer, rect
+
+from land_consolidation.core.check import run_check
+from land_consolidation.core.measure import SQUARE_METRES_PER_MU
+from land_consolidation.core.scheme import SchemeLayers
+
+S = 200.0
+A, B = "330281101", "330281102"
+CLASSES = {
+    (0, 0): ("0101", 0.1), (1, 0): ("0101", 0.1), (2, 0): ("0101", 0.1),
+    (3, 0): ("0101", 0.1), (4, 0): ("0101", 0.1), (5, 0): ("0101", 0.1),
+    (0, 1): ("0101", 0.1), (1, 1): ("0103", 0.2), (2, 1): ("0702", 0.0),
+    (3, 1): ("0101", 0.1), (4, 1): ("0101", 0.1), (5, 1): ("0101", 0.1),
+    (0, 2): ("0404", 0.0), (1, 2): ("0301", 0.0), (2, 2): ("0301", 0.0),
+    (3, 2): ("0601", 0.0), (4, 2): ("0201K", 0.0), (5, 2): ("0101", 0.1),
+    (0, 3): ("0301", 0.0), (1, 3): ("0301", 0.0), (2, 3): ("0301", 0.0),
+    (3, 3): ("0701", 0.0), (4, 3): ("0701", 0.0), (5, 3): ("05H1", 0.0),
+}
+EXTRA = {
+    (1, 1): {"GDDB": 9, "GDPDJB": "5"}, (2, 1): {"CZCSXM": "203"}, (3, 2): {"CZCSXM": "203A"},
+    (3, 1): {"GDDB": 6}, (4, 1): {"GDDB": 6}, (5, 1): {"GDDB": 4}, (5, 2): {"GDDB": 7},
+    (3, 3): {"CZCSXM": "202"}, (4, 3): {"CZCSXM": "202"}, (5, 3): {"CZCSXM": "202"},
+}
+PBF_CELLS = [(c, 0) for c in range(6)] + [(0, 1), (3, 1), (4, 1)]
+
+
+def R(x0, y0, x1, y1):
+    return rect(x0, y0, x1, y1, S)
+
+
+def C(col, row):
+    return cell(col, row, S)
+
+
+def a(geom):
+    return geodesic_area(geom)
+
+
+def mu(m2):
+    return m2 / SQUARE_METRES_PER_MU
+
+
+RECORDS = {}
+for (col, row), (code, kcxs) in CLASSES.items():
+    extra = {"GDDB": 5, "GDPDJB": "1"} if code.startswith("010") else {}
+    extra.update(EXTRA.get((col, row), {}))
+    RECORDS[(col, row)] = dltb_record(code, A if col < 3 else B, a(C(col, row)), kcxs, **extra)
+
+
+def booked_main(col, row, piece):
+    """三调 class area of ``piece`` of cell (col, row): TBDLMJ pro rata."""
+    return RECORDS[(col, row)]["TBDLMJ"] * a(piece) / a(C(col, row))
+
+
+def booked_total(col, row, piece):
+    return RECORDS[(col, row)]["TBMJ"] * a(piece) / a(C(col, row))
+
+
+def farmland_cells(township):
+    return [k for k, (code, _) in CLASSES.items() if code.startswith("010") and (k[0] < 3) == (township == A)]
+
+
+UNITS = [R(0.5, 0, 2.5, 4), R(3, 0, 6, 4)]
+ECO = [R(0, 3, 3, 4)]
+UDB = [R(3, 3, 6, 4)]
+
+
+def project(xmbh, kind, planned, geom):
+    return geom, {"XMBH": xmbh, "XMLX": kind, "GHDLBM": planned}
+
+
+def scheme(projects, pbf_plan, udb_plan=None) -> SchemeLayers:
+    keys = sorted(RECORDS)
+    return SchemeLayers(
+        units=layer("DY", UNITS, [{"DYBH": "DY01", "DYMC": "甲"}, {"DYBH": "DY02", "DYMC": "乙"}]),
+        landuse=layer("DLTB", [C(*k) for k in keys], [RECORDS[k] for k in keys]),
+        pbf=layer("YJJBNTTB", [C(*k) for k in PBF_CELLS]),
+        pbf_plan=layer("YJJBNTTB_GH", pbf_plan),
+        projects=layer("XM", [g for g, _ in projects], [r for _, r in projects]),
+        eco=layer("STBHHX", ECO),
+        udb=layer("CZKFBJ", UDB),
+        udb_plan=layer("CZKFBJ_GH", udb_plan) if udb_plan is not None else None,
+    )
+
+
+def find(result, rule_id, scope_id=""):
+    return result.finding(rule_id, scope_id)
+
+
+def expect(result, rule_id, scope_id, value, status, rel=1e-6):
+    finding = find(result, rule_id, scope_id)
+    assert finding.status == status, finding.message
+    if value is None:
+        assert finding.value is None, finding.message
+    else:
+        assert finding.value == pytest.approx(value, rel=rel, abs=1e-9), finding.message
+    return finding
+
+
+# ----------------------------------------------------------------------------- passing scheme
+
+STRIP_P3 = R(4.9, 1, 5, 2)       # 农民集聚安置 on r1c4 (0101, PBF)
+STRIP_P5 = R(1.5, 2, 1.52, 3)    # 生态产业开发 on r2c1 (0301)
+P4 = R(1, 2, 2.5, 3).difference(STRIP_P5)
+P7 = R(5, 3, 5.04, 4)            # 零星用地 on r3c5 (05H1)
+
+
+@pytest.fixture(scope="module")
+def passing():
+    projects = [
+        project("DY02-01", "垦造耕地", "0101", C(4, 2)),
+        project("DY01-01", "农村建设用地复垦", "0101", C(2, 1)),
+        project("DY02-02", "农民集聚安置", "0702", STRIP_P3),
+        project("DY01-02", "生态修复", "0301", P4),
+        project("DY01-03", "生态产业开发", "0810", STRIP_P5),
+        project("DY02-03", "低效用地再开发", "0601", C(3, 2)),
+        project("DY02-04", "零星用地", "05H1", P7),
+    ]
+    pbf_plan = [C(*k) for k in PBF_CELLS if k != (4, 1)] + [R(4, 1, 4.9, 2), C(5, 1)]
+    return run_check(scheme(projects, pbf_plan))
+
+
+def test_passing_farmland_adjustment_share(passing):
+    total_a = sum(RECORDS[k]["TBDLMJ"] for k in farmland_cells(A))
+    total_b = sum(RECORDS[k]["TBDLMJ"] for k in farmland_cells(B))
+    expect(passing, "farmland_adjustment_share", A, 0.0 / total_a * 100, "pass")
+    lost_b = booked_main(4, 1, STRIP_P3)  # the strip's 耕地 (its 田坎 share is not 耕地)
+    expect(passing, "farmland_adjustment_share", B, lost_b / total_b * 100, "pass")
+
+
+def test_passing_pbf_adjustment_share(passing):
+    pbf_b = sum(a(C(*k)) for k in PBF_CELLS if k[0] >= 3)
+    expect(passing, "pbf_adjustment_share", A, 0.0, "pass")
+    expect(passing, "pbf_adjustment_share", B, a(STRIP_P3) / pbf_b * 100, "pass")
+
+
+def test_passing_farmland_net_gain(passing):
+    half_c0, half_c2 = R(0.5, 0, 1, 1), R(2, 0, 2.5, 1)
+    before = (booked_main(0, 0, half_c0) + RECORDS[(1, 0)]["TBDLMJ"] + booked_main(2, 0, half_c2)
+              + booked_main(0, 1, R(0.5, 1, 1, 2)) + RECORDS[(1, 1)]["TBDLMJ"]
+              + sum(RECORDS[k]["TBDLMJ"] for k in farmland_cells(B)))
+    gained = booked_total(2, 1, R(2, 1, 2.5, 2)) + booked_total(4, 2, C(4, 2))  # new classes: no deduction
+    lost = booked_main(4, 1, STRIP_P3)
+    expect(passing, "farmland_net_gain", "", (gained - lost) / before * 100, "pass")
+    unit_rows = [f for f in passing.findings if f.rule_id == "farmland_net_gain" and f.scope == "unit"]
+    assert {f.scope_id for f in unit_rows} == {"DY01", "DY02"}
+
+
+def test_passing_pbf_net_gain(passing):
+    out, inn = a(STRIP_P3), a(C(5, 1))
+    expect(passing, "pbf_net_gain", "", (inn - out) / out * 100, "pass")
+
+
+def test_passing_udb_factor_unchanged(passing):
+    urban = sum(RECORDS[(c, 3)]["TBDLMJ"] for c in (3, 4, 5))
+    finding = expect(passing, "udb_expansion_factor", "", a(UDB[0]) / urban, "pass")
+    assert finding.threshold == pytest.approx(finding.value, rel=1e-12)
+
+
+def test_passing_control_lines(passing):
+    expect(passing, "eco_redline_construction", "DY01", 0.0, "pass")
+    expect(passing, "eco_redline_construction", "DY02", 0.0, "pass")
+    expect(passing, "pbf_control_line_overlap", "", 0.0, "pass")
+    assert passing.conflicts == []
+
+
+def test_passing_contiguous_pbf(passing):
+    # DY02's planned PBF (row 0, r1c3, r1c4 less the strip, r1c5) is one patch; DY01's is 100 m away.
+    patch = a(R(3, 0, 6, 1)) + a(C(3, 1)) + a(R(4, 1, 4.9, 2)) + a(C(5, 1))
+    finding = expect(passing, "contiguous_pbf", "", mu(patch), "pass")
+    assert "百亩方" in finding.message and "共 2 片" in finding.message
+
+
+def test_passing_construction_land(passing):
+    released = booked_main(2, 1, R(2, 1, 2.5, 2))
+    new = booked_total(4, 1, STRIP_P3) + booked_total(1, 2, STRIP_P5)
+    expect(passing, "construction_land_not_increased", "", mu(released - new), "pass")
+
+
+def test_passing_scattered_parcels_and_eco_industry(passing):
+    expect(passing, "scattered_parcels", "DY01", None, "not_applicable")
+    finding = expect(passing, "scattered_parcels", "DY02", mu(a(P7)), "pass")
+    assert f"{a(P7) / a(C(3, 2)) * 100:.2f}%" in finding.message
+    expect(passing, "eco_industry_share", "DY01", a(STRIP_P5) / a(P4) * 100, "pass")
+    expect(passing, "eco_industry_share", "DY02", None, "not_applicable")
+
+
+def test_passing_pbf_quality(passing):
+    finding = expect(passing, "pbf_quality_not_lower", "", 4.0, "pass")
+    assert finding.threshold == pytest.approx(6.0)
+
+
+def test_every_rule_has_a_row_per_scope(passing):
+    rules = {r.id: r for r in passing.ruleset.rules}
+    for rule_id, rule in rules.items():
+        rows = [f for f in passing.findings if f.rule_id == rule_id]
+        scopes = {(f.scope, f.scope_id) for f in rows}
+        if rule.scope == "township":
+            assert scopes == {("township", A), ("township", B)}, rule_id
+        elif rule.scope == "unit":
+            assert scopes == {("unit", "DY01"), ("unit", "DY02")}, rule_id
+        else:
+            assert ("scheme", "") in scopes, rule_id
+        for finding in rows:
+            assert finding.clause == rule.clause and finding.message
+
+
+# ----------------------------------------------------------------------------- failing scheme
+
+WIDE_P3 = R(4.5, 1, 5, 2)
+WIDE_P5 = R(1.5, 2, 1.6, 3)
+WIDE_P4 = R(1, 2, 2.5, 3).difference(WIDE_P5)
+P8 = R(0.5, 3, 0.7, 4)           # 农民集聚安置 inside the red line
+BIG_P7 = R(5, 3, 5.12, 4)
+IN_SLOPE = R(1, 1, 1.5, 2)       # 调入 on r1c1 (GDPDJB 5, GDDB 9)
+IN_ECO = R(1, 3, 1.5, 3.5)       # 调入 inside the red line
+IN_UDB = R(3, 2, 3.5, 2.5)       # 调入 inside the planned urban boundary
+
+
+@pytest.fixture(scope="module")
+def failing():
+    projects = [
+        project("DY02-01", "垦造耕地", "0101", C(4, 2)),
+        project("DY01-01", "农村建设用地复垦", "0101", C(2, 1)),
+        project("DY02-02", "农民集聚安置", "0702", WIDE_P3),
+        project("DY01-02", "生态修复", "0301", WIDE_P4),
+        project("DY01-03", "生态产业开发", "0810", WIDE_P5),
+        project("DY01-04", "农民集聚安置", "0702", P8),
+        project("DY02-03", "低效用地再开发", "0601", C(3, 2)),
+        project("DY02-04", "零星用地", "05H1", BIG_P7),
+    ]
+    pbf_plan = ([C(*k) for k in PBF_CELLS if k not in ((4, 1), (1, 0))] + [R(4, 1, 4.5, 2)]
+                + [IN_SLOPE, IN_ECO, IN_UDB])
+    udb_plan = [R(3, 3, 6, 4), C(3, 2)]
+    return run_check(scheme(projects, pbf_plan, udb_plan))
+
+
+def test_failing_township_shares(failing):
+    total_b = sum(RECORDS[k]["TBDLMJ"] for k in farmland_cells(B))
+    expect(failing, "farmland_adjustment_share", B, booked_main(4, 1, WIDE_P3) / total_b * 100, "fail")
+    pbf_a = sum(a(C(*k)) for k in PBF_CELLS if k[0] < 3)
+    pbf_b = sum(a(C(*k)) for k in PBF_CELLS if k[0] >= 3)
+    expect(failing, "pbf_adjustment_share", A, a(C(1, 0)) / pbf_a * 100, "fail")
+    expect(failing, "pbf_adjustment_share", B, a(WIDE_P3) / pbf_b * 100, "fail")
+    township_conflicts = [c for c in failing.conflicts if c.rule_id == "farmland_adjustment_share"]
+    assert [c.scope_id for c in township_conflicts] == [B]
+    assert township_conflicts[0].area_m2 == pytest.approx(a(WIDE_P3), rel=1e-6)
+
+
+def test_failing_pbf_net_gain(failing):
+    out = a(C(1, 0)) + a(WIDE_P3)
+    inn = a(IN_SLOPE) + a(IN_ECO) + a(IN_UDB)
+    expect(failing, "pbf_net_gain", "", (inn - out) / out * 100, "fail")
+
+
+def test_failing_udb_factor(failing):
+    urban = sum(RECORDS[(c, 3)]["TBDLMJ"] for c in (3, 4, 5))
+    finding = expect(failing, "udb_expansion_factor", "", (a(UDB[0]) + a(C(3, 2))) / urban, "fail")
+    assert finding.threshold == pytest.approx(a(UDB[0]) / urban, rel=1e-6)
+
+
+def test_failing_control_lines(failing):
+    expect(failing, "eco_redline_construction", "DY01", mu(booked_total(0, 3, P8)), "fail")
+    expect(failing, "eco_redline_construction", "DY02", 0.0, "pass")
+    expect(failing, "pbf_control_line_overlap", "", mu(a(IN_ECO) + a(IN_UDB)), "fail")
+    eco = [c for c in failing.conflicts if c.rule_id == "eco_redline_construction"]
+    assert [c.scope_id for c in eco] == ["DY01"] and eco[0].area_m2 == pytest.approx(a(P8), rel=1e-6)
+    overlaps = sorted((c.scope_id, round(c.area_m2)) for c in failing.conflicts
+                      if c.rule_id == "pbf_control_line_overlap")
+    assert overlaps == [("DY01", round(a(IN_ECO))), ("DY02", round(a(IN_UDB)))]
+
+
+def test_failing_construction_land(failing):
+    released = booked_main(2, 1, R(2, 1, 2.5, 2))
+    new = booked_total(4, 1, WIDE_P3) + booked_total(1, 2, WIDE_P5) + booked_total(0, 3, P8)
+    assert new > released
+    expect(failing, "construction_land_not_increased", "", mu(released - new), "fail")
+
+
+def test_failing_scattered_parcels_and_eco_industry(failing):
+    finding = expect(failing, "scattered_parcels", "DY02", mu(a(BIG_P7)), "fail")
+    assert "DY02-04" in finding.message
+    expect(failing, "eco_industry_share", "DY01", a(WIDE_P5) / a(WIDE_P4) * 100, "fail")
+    assert any(c.rule_id == "eco_industry_share" and c.scope_id == "DY01" for c in failing.conflicts)
+
+
+def test_failing_pbf_quality(failing):
+    # 调入 with a known grade: r1c1 (9, on slope class 5); the red-line and urban pieces have none.
+    finding = expect(failing, "pbf_quality_not_lower", "", 9.0, "fail")
+    out_grade = (5 * a(C(1, 0)) + 6 * a(WIDE_P3)) / (a(C(1, 0)) + a(WIDE_P3))
+    assert finding.threshold == pytest.approx(out_grade, rel=1e-6)
+    steep = [c for c in failing.conflicts if c.rule_id == "pbf_quality_not_lower"]
+    assert len(steep) == 1 and steep[0].area_m2 == pytest.approx(a(IN_SLOPE), rel=1e-6)
+
+
+def test_contiguity_gap_tolerance_and_classes():
+    """Two PBF blocks 8 m apart are one patch (tolerance 10 m); 12 m apart they are two."""
+    from land_consolidation.core.indicators import find_patches
+
+    classes = [{"name": "千亩方", "min_mu": 1000}, {"name": "百亩方", "min_mu": 100}]
+    left = R(0, 0, 1, 1)
+    for gap, expected_count in ((8.0, 1), (12.0, 2)):
+        right = shapely.affinity.translate(left, S + gap, 0)
+        areas = [a(left), a(right)]
+        patches = find_patches(np.array([left, right], dtype=object), np.array(areas), 10.0, classes)
+        assert len(patches.table) == expected_count
+        largest = sum(areas) if expected_count == 1 else max(areas)
+        assert patches.largest_m2 == pytest.approx(largest)
+        assert patches.table.iloc[0]["class_name"] == ("百亩方" if mu(largest) >= 100 else "")

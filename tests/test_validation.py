@@ -1,0 +1,88 @@
+"""Bad input is refused at one entry point with a Chinese message naming layer, field and feature ids;
+what can be repaired is repaired and reported, never silently."""
+
+import pytest
+import shapely
+from builders import cell, dltb_record, geodesic_area, layer, rect
+from shapely.geometry import LineString, Polygon
+
+from land_consolidation.core.check import run_check
+from land_consolidation.core.errors import DataError, InputError
+from land_consolidation.core.scheme import SchemeLayers
+
+TOWN = "330281101"
+S = 100.0
+
+
+def _scheme(**overrides):
+    whole = geodesic_area(cell(0, 0, S))
+    layers = dict(
+        units=layer("整治单元", [cell(0, 0, S)], [{"DYBH": "DY01"}]),
+        landuse=layer("地类图斑", [cell(0, 0, S), cell(1, 0, S)],
+                      [dltb_record("0101", TOWN, whole, 0.1), dltb_record("0702", TOWN, whole)]),
+        pbf=layer("永农", [cell(0, 0, S)]),
+    )
+    layers.update(overrides)
+    return SchemeLayers(**layers)
+
+
+def test_missing_required_field_names_layer_and_field():
+    landuse = layer("地类图斑", [cell(0, 0, S)], [{"ZLDWDM": TOWN + "0010000000"}])
+    with pytest.raises(InputError) as error:
+        run_check(_scheme(landuse=landuse))
+    assert "地类图斑" in str(error.value) and "DLBM" in str(error.value)
+
+
+def test_empty_and_duplicate_unit_ids_are_refused():
+    units = layer("整治单元", [cell(0, 0, S), cell(1, 0, S)], [{"DYBH": "DY01"}, {"DYBH": "DY01"}])
+    with pytest.raises(InputError, match="重复.*DY01"):
+        run_check(_scheme(units=units))
+    units = layer("整治单元", [cell(0, 0, S), cell(1, 0, S)], [{"DYBH": "DY01"}, {"DYBH": " "}])
+    with pytest.raises(InputError, match="要素 2 的单元编号为空"):
+        run_check(_scheme(units=units))
+
+
+def test_overlapping_units_are_a_data_error():
+    units = layer("整治单元", [rect(0, 0, 1, 1, S), rect(0.5, 0, 2, 1, S)], [{"DYBH": "DY01"}, {"DYBH": "DY02"}])
+    with pytest.raises(DataError, match="DY01 与 DY02"):
+        run_check(_scheme(units=units))
+
+
+def test_non_polygon_layer_is_refused():
+    units = layer("整治单元", [LineString([(620000, 3316000), (620100, 3316100)])], [{"DYBH": "DY01"}])
+    with pytest.raises(InputError, match="应为面图层.*要素 1"):
+        run_check(_scheme(units=units))
+
+
+def test_invalid_geometry_is_repaired_and_reported():
+    x, y = 620000, 3316000
+    bowtie = Polygon([(x, y), (x + 100, y + 100), (x + 100, y), (x, y + 100)])
+    assert not shapely.is_valid(bowtie)
+    units = layer("整治单元", [bowtie], [{"DYBH": "DY01"}])
+    result = run_check(_scheme(units=units))
+    assert any("几何无效" in w and "整治单元" in w for w in result.warnings)
+    assert result.indicators.per_unit.loc["DY01", "area_m2"] > 0
+
+
+def test_unknown_planned_class_is_refused_and_unknown_survey_class_warned():
+    projects = layer("子项目", [cell(0, 0, S)], [{"XMBH": "P1", "XMLX": "垦造耕地", "GHDLBM": "9999"}])
+    with pytest.raises(InputError, match="子项目.*GHDLBM.*9999"):
+        run_check(_scheme(projects=projects))
+    whole = geodesic_area(cell(0, 0, S))
+    landuse = layer("地类图斑", [cell(0, 0, S)], [dltb_record("XX01", TOWN, whole)])
+    result = run_check(_scheme(landuse=landuse))
+    assert any("XX01" in w for w in result.warnings)
+
+
+def test_short_zldwdm_without_township_layer_is_refused():
+    landuse = layer("地类图斑", [cell(0, 0, S)], [{"DLBM": "0101", "ZLDWDM": "3302"}])
+    with pytest.raises(InputError, match="ZLDWDM.*TOWNSHIPS"):
+        run_check(_scheme(landuse=landuse))
+
+
+def test_overlapping_parcels_are_a_data_error():
+    whole = geodesic_area(cell(0, 0, S))
+    landuse = layer("地类图斑", [cell(0, 0, S), rect(0.5, 0, 1.5, 1, S)],
+                    [dltb_record("0101", TOWN, whole), dltb_record("0101", TOWN, whole)])
+    with pytest.raises(DataError, match="地类图斑.*重叠"):
+        run_check(_scheme(landuse=landuse))
