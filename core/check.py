@@ -53,9 +53,20 @@ class CheckResult:
         return self.baseline.frame.export(geoms, crs_wkt)
 
 
-def run_check(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Baseline | None = None,
-              progress: Progress = SILENT) -> CheckResult:
-    """Check a scheme. Pass a cached ``baseline`` to skip re-reading the survey layers."""
+@dataclass
+class Analysis:
+    """The scheme overlaid and summed: what every table and check is computed from."""
+
+    ruleset: Ruleset
+    baseline: Baseline
+    plan: Plan
+    indicators: Indicators
+    warnings: list
+
+
+def analyse(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Baseline | None = None,
+            progress: Progress = SILENT) -> Analysis:
+    """Overlay the scheme into pieces and compute the indicators (no verdicts)."""
     ruleset = ruleset or load_ruleset()
     progress.step(2, tr("读取并校验现状图层"))
     if baseline is None:
@@ -66,16 +77,23 @@ def run_check(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Ba
     pieces = build_pieces(baseline, plan)
     progress.step(75, tr("统计指标"))
     indicators = compute_indicators(baseline, plan, pieces, ruleset)
-    progress.step(90, tr("逐条核验规则"))
-    findings = evaluate(indicators)
     warnings = list(baseline.warnings) + list(plan.warnings)
     outside = indicators.per_unit["outside_landuse_m2"]
     for unit_id, value in outside[outside > 1.0].items():
         warnings.append(tr("整治单元 {id} 有 {mu:.2f} 亩不在地类图斑范围内，按未知地类统计。").format(
             id=unit_id, mu=to_mu(value)))
+    return Analysis(ruleset=ruleset, baseline=baseline, plan=plan, indicators=indicators, warnings=warnings)
+
+
+def run_check(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Baseline | None = None,
+              progress: Progress = SILENT) -> CheckResult:
+    """Check a scheme. Pass a cached ``baseline`` to skip re-reading the survey layers."""
+    analysis = analyse(layers, ruleset, baseline, progress)
+    progress.step(90, tr("逐条核验规则"))
+    findings = evaluate(analysis.indicators)
     progress.step(100, "")
-    return CheckResult(ruleset=ruleset, baseline=baseline, plan=plan, indicators=indicators, findings=findings,
-                       warnings=warnings)
+    return CheckResult(ruleset=analysis.ruleset, baseline=analysis.baseline, plan=analysis.plan,
+                       indicators=analysis.indicators, findings=findings, warnings=analysis.warnings)
 
 
 __all__ = ["CheckResult", "run_check", "Conflict"]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from qgis.core import QgsFeatureRequest, QgsGeometry, QgsWkbTypes
-from qgis.PyQt.QtCore import QDate, QDateTime, QTime, QVariant
+from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, QTime, QVariant
 
 from .layerdata import LayerData
 from .measure import crs_from
@@ -79,3 +79,12 @@ def crs_wkt_of(crs) -> str:
     """The pyproj WKT of a ``QgsCoordinateReferenceSystem`` (by authority id when it has one)."""
     authid = crs.authid()
     return crs_from(authid if authid else crs.toWkt(crs.WKT_PREFERRED)).to_wkt()
+
+
+def to_qgs_geometry(geom, multi: bool = False) -> QgsGeometry:
+    """A ``QgsGeometry`` from a shapely geometry (by WKB; works on 3.22 and later)."""
+    geometry = QgsGeometry()
+    geometry.fromWkb(QByteArray(shapely.to_wkb(geom)))
+    if multi:
+        geometry.convertToMultiType()
+    return geometry

@@ -38,7 +38,7 @@ class SchemeLayers:
 
     units: LayerData
     landuse: LayerData
-    pbf: LayerData
+    pbf: LayerData | None = None
     projects: LayerData | None = None
     pbf_plan: LayerData | None = None
     eco: LayerData | None = None
@@ -153,7 +153,8 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
 
     parcel_table = _parcel_table(landuse, frame.areas(landuse.geoms), classes, report,
                                  with_township=townships is None)
-    pbf = _flag_parts(layers.pbf, roles["pbf"], frame, report)
+    pbf = (_flag_parts(layers.pbf, roles["pbf"], frame, report) if layers.pbf is not None
+           else PartIndex.build(np.empty(0, dtype=object)))
     eco = _flag_parts(layers.eco, roles["eco"], frame, report) if layers.eco is not None else None
     udb = _flag_parts(layers.udb, roles["udb"], frame, report) if layers.udb is not None else None
     return Baseline(frame=frame, classes=classes, landuse=landuse, parcels=PartIndex.build(landuse.geoms),

@@ -44,3 +44,20 @@ def artifacts_dir() -> Path:
     """Where tests leave files for a person to look at (screenshots, rendered pages)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture()
+def plugin_provider(qgis_processing):
+    """The plugin's Processing provider, registered as inside qgis_process (no iface)."""
+    from plugin_session import session_provider
+
+    return session_provider()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from plugin_session import unload_session_plugin
+
+    try:
+        unload_session_plugin()
+    except Exception:  # noqa: BLE001 - QGIS may already be gone at the end of the session
+        pass

@@ -1,9 +1,17 @@
 """The plugin loads in QGIS, registers its provider and leaves nothing behind on unload."""
 
+import pytest
+from plugin_session import unload_session_plugin
 from qgis.core import QgsApplication
 
 import land_consolidation
 from land_consolidation.processing.provider import PROVIDER_ID
+
+
+@pytest.fixture(autouse=True)
+def no_provider_registered(qgis_processing):
+    unload_session_plugin()
+    assert _provider() is None
 
 
 def _provider():

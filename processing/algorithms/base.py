@@ -25,7 +25,7 @@ GROUPS = {
 
 
 class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
-    """Base class: subclasses set NAME, DISPLAY, GROUP, HELP_ZH, HELP_EN and implement run()."""
+    """Base class: subclasses set NAME, DISPLAY, GROUP, HELP_ZH, HELP_EN and implement perform()."""
 
     NAME = ""
     DISPLAY = ""
@@ -58,14 +58,14 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
         progress = Progress(report=lambda percent, text: _report(feedback, percent, text),
                             cancelled=feedback.isCanceled)
         try:
-            return self.run(parameters, context, feedback, progress)
+            return self.perform(parameters, context, feedback, progress)
         except Cancelled:
             feedback.pushInfo(tr("已取消。"))
             return {}
         except LandConsolidationError as error:
             raise QgsProcessingException(str(error)) from error
 
-    def run(self, parameters, context, feedback, progress):  # pragma: no cover - abstract
+    def perform(self, parameters, context, feedback, progress):  # pragma: no cover - abstract
         raise NotImplementedError
 
     # ------------------------------------------------------------------ reading

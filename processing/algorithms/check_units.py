@@ -6,7 +6,6 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFeatureSink,
-    QgsGeometry,
     QgsProcessing,
     QgsProcessingParameterFeatureSink,
     QgsWkbTypes,
@@ -15,6 +14,7 @@ from qgis.core import (
 from ...core.check import run_check
 from ...core.i18n import tr
 from ...core.measure import to_mu
+from ...core.qgis_io import to_qgs_geometry
 from .base import LandConsolidationAlgorithm, warn
 from .fields import make_fields
 from .scheme_inputs import add_scheme_parameters, read_ruleset, read_scheme_layers
@@ -69,7 +69,7 @@ class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink("CONFLICTS", tr("冲突图斑"),
                                                             QgsProcessing.TypeVectorPolygon, optional=True))
 
-    def run(self, parameters, context, feedback, progress):
+    def perform(self, parameters, context, feedback, progress):
         ruleset = read_ruleset(self, parameters, context)
         layers = read_scheme_layers(self, parameters, context, feedback)
         result = run_check(layers, ruleset=ruleset, progress=progress)
@@ -95,9 +95,7 @@ class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
             geoms = result.conflict_geometries(layers.units.crs_wkt)
             for conflict, geom in zip(result.conflicts, geoms):
                 feature = QgsFeature(conflict_fields)
-                geometry = QgsGeometry.fromWkb(geom.wkb)
-                geometry.convertToMultiType()
-                feature.setGeometry(geometry)
+                feature.setGeometry(to_qgs_geometry(geom, multi=True))
                 feature.setAttributes([conflict.rule_id, conflict.scope_id, round(to_mu(conflict.area_m2), 4),
                                        conflict.kind, conflict.message])
                 conflict_sink.addFeature(feature, QgsFeatureSink.FastInsert)
