@@ -79,7 +79,7 @@ def _finding(rule: Rule, scope: str, scope_id: str, value, threshold, detail: st
     if status == NOT_APPLICABLE:
         message = detail
     else:
-        requirement = tr("要求{cmp} {threshold}{unit}").format(
+        requirement = tr("要求{cmp}{threshold}{unit}").format(
             cmp=_COMPARE_TEXT[rule.comparison], threshold=_fmt(threshold, rule.decimals), unit=rule.unit)
         message = tr("{detail}；{requirement}：{verdict}。").format(detail=detail, requirement=requirement,
                                                                   verdict=verdict_text(status))
@@ -129,9 +129,9 @@ def farmland_adjustment_share(rule: Rule, ind: Indicators) -> list:
         name = _township_label(code, row["name"])
         if value is None:
             out.append(_finding(rule, "township", code, None, None,
-                                tr("{township} 无耕地，不计算耕地调整比例").format(township=name)))
+                                tr("{township}无耕地，不计算耕地调整比例").format(township=name)))
             continue
-        detail = tr("{township} 整治单元内耕地转为其他地类 {lost} 亩，占乡镇耕地 {total} 亩的 {value}%").format(
+        detail = tr("{township}整治单元内耕地转为其他地类 {lost} 亩，占乡镇耕地 {total} 亩的 {value}%").format(
             township=name, lost=_fmt(to_mu(row["farmland_lost_in_units_m2"])),
             total=_fmt(to_mu(row["farmland_total_m2"])), value=_fmt(value, rule.decimals))
         finding = _finding(rule, "township", code, value, _numeric_threshold(rule), detail)
@@ -152,9 +152,9 @@ def pbf_adjustment_share(rule: Rule, ind: Indicators) -> list:
         name = _township_label(code, row["name"])
         if value is None:
             out.append(_finding(rule, "township", code, None, None,
-                                tr("{township} 无现状永久基本农田，不计算调整比例").format(township=name)))
+                                tr("{township}无现状永久基本农田，不计算调整比例").format(township=name)))
             continue
-        detail = tr("{township} 永久基本农田调出 {out} 亩（其中整治单元内 {inside} 亩），"
+        detail = tr("{township}永久基本农田调出 {out} 亩（其中整治单元内 {inside} 亩），"
                     "占乡镇永久基本农田 {total} 亩的 {value}%").format(
             township=name, out=_fmt(to_mu(row["pbf_out_m2"])), inside=_fmt(to_mu(row["pbf_out_in_units_m2"])),
             total=_fmt(to_mu(row["pbf_total_m2"])), value=_fmt(value, rule.decimals))

@@ -46,16 +46,26 @@ class Patches:
 
 
 def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: list) -> Patches:
-    """Group polygons closer than ``gap_m`` into patches; classes are [{name, min_mu}] largest first."""
+    """Group polygons closer than ``gap_m`` into patches; classes are [{name, min_mu}] largest first.
+
+    Multi-part inputs are split first: two parts of one clipped piece may lie far apart and
+    must not join their patches. ``piece_patch`` gives each input the patch of its largest part.
+    """
     geoms = np.asarray(geoms, dtype=object)
+    areas = np.asarray(areas, dtype=float)
     if len(geoms) == 0:
         return Patches(pd.DataFrame({"patch": [], "area_m2": [], "area_mu": [], "class_name": []}),
                        np.empty(0, dtype=object), np.empty(0, dtype=np.int64))
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    plane = shapely.area(parts)
+    plane_total = np.bincount(owner, weights=plane, minlength=len(geoms))
+    part_areas = np.where(plane_total[owner] > 0, areas[owner] * plane / np.where(plane_total[owner] > 0,
+                                                                                  plane_total[owner], 1.0), 0.0)
     # Two polygons belong together when their gap is below the tolerance: connected
     # components of the "dwithin" graph (union-find over index pairs; no buffering).
-    tree = STRtree(geoms)
-    a, b = tree.query(geoms, predicate="dwithin", distance=gap_m)
-    parent = np.arange(len(geoms))
+    tree = STRtree(parts)
+    a, b = tree.query(parts, predicate="dwithin", distance=gap_m)
+    parent = np.arange(len(parts))
 
     def find(i):
         root = i
@@ -70,19 +80,24 @@ def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: li
             ri, rj = find(i), find(j)
             if ri != rj:
                 parent[max(ri, rj)] = min(ri, rj)
-    roots = np.array([find(i) for i in range(len(geoms))])
+    roots = np.array([find(i) for i in range(len(parts))])
     _, patch = np.unique(roots, return_inverse=True)
-    patch_area = np.bincount(patch, weights=areas)
+    patch_area = np.bincount(patch, weights=part_areas)
     order = np.argsort(-patch_area, kind="stable")  # patch 0 is the largest
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     patch = rank[patch]
     patch_area = patch_area[order]
-    outlines = np.array([shapely.union_all(geoms[patch == k]) for k in range(len(order))], dtype=object)
+    outlines = np.array([shapely.union_all(parts[patch == k]) for k in range(len(order))], dtype=object)
     names = [patch_class(to_mu(a), classes) for a in patch_area]
     table = pd.DataFrame({"patch": np.arange(len(order)), "area_m2": patch_area, "area_mu": to_mu(patch_area),
                           "class_name": names})
-    return Patches(table=table, geoms=outlines, piece_patch=patch)
+    largest_part = np.full(len(geoms), -1)
+    best = np.full(len(geoms), -1.0)
+    for k, (o, size) in enumerate(zip(owner, plane)):
+        if size > best[o]:
+            best[o], largest_part[o] = size, k
+    return Patches(table=table, geoms=outlines, piece_patch=patch[largest_part])
 
 
 def patch_class(area_mu: float, classes: list) -> str:

@@ -146,6 +146,9 @@ class WorkingFrame:
         """Overlay geometries in the equal-area metric projection (for distances and areas)."""
         return transform_geometries(geoms, self.overlay_wkt, self.area_wkt)
 
+    def from_metric(self, geoms: np.ndarray) -> np.ndarray:
+        return transform_geometries(geoms, self.area_wkt, self.overlay_wkt)
+
     def areas(self, geoms: np.ndarray) -> np.ndarray:
         """Ellipsoidal areas (m²) of overlay geometries."""
         geoms = np.asarray(geoms, dtype=object)

@@ -19,7 +19,7 @@ import shapely
 
 from . import validate as v
 from .errors import DataError, InputError
-from .i18n import tr
+from .i18n import tr, translatable
 from .landclasses import LandClasses, load_land_classes
 from .layerdata import LayerData
 from .measure import WorkingFrame, lonlat_bounds, to_mu
@@ -36,8 +36,8 @@ OVERLAP_TOLERANCE_M2 = 0.01
 class SchemeLayers:
     """The raw inputs, as read by the I/O seam (any CRS each)."""
 
-    units: LayerData
-    landuse: LayerData
+    units: LayerData | None = None
+    landuse: LayerData | None = None
     pbf: LayerData | None = None
     projects: LayerData | None = None
     pbf_plan: LayerData | None = None
@@ -191,6 +191,31 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset) -> Pl
                 pbf_plan=pbf_plan, udb_plan=udb_plan, warnings=report.warnings)
 
 
+def build_survey_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset, survey_after: LayerData) -> Plan:
+    """The 'after' state taken from a later survey (年度变更调查 B) instead of 子项目.
+
+    Each parcel of B acts as a 子项目 that sets its DLBM with its own deduction ratio, so
+    地类流向 between two surveys is the same group-by as plan-vs-baseline (clause （十六）).
+    """
+    plan = build_plan(SchemeLayers(units=layers.units, landuse=layers.landuse, unit_id_field=layers.unit_id_field),
+                      baseline, ruleset)
+    report = v.Report()
+    role = v.Role("landuse_after", translatable("后期地类图斑"), required=("DLBM",))
+    after = _ingest(survey_after, role, baseline.frame, report)
+    v.require_fields(after, role)
+    table = _parcel_table(after, baseline.frame.areas(after.geoms), baseline.classes, report, with_township=False)
+    _refuse_overlaps(after, role, baseline.frame, OVERLAP_TOLERANCE_M2)
+    deduction = np.where(table["total_m2"] > 0, 1.0 - table["main_m2"] / np.where(table["total_m2"] > 0,
+                                                                                   table["total_m2"], 1.0), 0.0)
+    plan.project_table = pd.DataFrame({
+        "id": [b or tr("要素{fid}").format(fid=int(f)) for b, f in zip(table["bsm"], after.fids)],
+        "type": "", "code_after": table["code"].to_numpy(), "kcxs": deduction, "name": ""})
+    plan.project_parts = PartIndex.build(after.geoms)
+    plan.projects = after
+    plan.warnings = plan.warnings + report.warnings
+    return plan
+
+
 def _ingest(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report) -> LayerData:
     layer = v.polygons(layer, role, report)
     return layer.with_geoms(frame.ingest(layer.geoms, layer.crs_wkt), frame.wkt)
@@ -251,7 +276,7 @@ def _parcel_table(landuse: LayerData, whole: np.ndarray, classes: LandClasses, r
         "czcsxm": v.codes(landuse, "CZCSXM").to_numpy(),
         "gddb": v.numbers(landuse, role, "GDDB", report).to_numpy(),
         "gdpdjb": v.codes(landuse, "GDPDJB").to_numpy(),
-        "bsm": landuse.column("BSM", "").astype(str).to_numpy(),
+        "bsm": landuse.column("BSM", "").map(lambda b: "" if b is None else str(b)).to_numpy(),
     })
     if with_township:
         table["township"] = v.township_codes_from_landuse(landuse, role).to_numpy()

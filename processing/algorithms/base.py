@@ -92,6 +92,12 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
             context.setInvalidGeometryCheck(previous)
 
 
+    def source_crs(self, parameters, name: str, context):
+        """The CRS of a feature-source parameter (outputs are written in the inputs' CRS)."""
+        source = self.parameterAsSource(parameters, name, context)
+        return source.sourceCrs() if source is not None else None
+
+
 def _report(feedback, percent: float, text: str) -> None:
     feedback.setProgress(percent)
     if text:

@@ -35,14 +35,20 @@ LAYER_PARAMETERS = (
 )
 
 
-def add_scheme_parameters(algorithm) -> None:
-    for name, _role, label, optional in LAYER_PARAMETERS:
-        algorithm.addParameter(QgsProcessingParameterFeatureSource(name, tr(label), POLYGONS, optional=optional))
+def add_scheme_parameters(algorithm, names=None, optional=(), ruleset: bool = True) -> None:
+    """Add the scheme's layer parameters (all, or ``names``), ``optional`` ones made optional."""
+    for name, _role, label, is_optional in LAYER_PARAMETERS:
+        if names is not None and name not in names:
+            continue
+        algorithm.addParameter(QgsProcessingParameterFeatureSource(
+            name, tr(label), POLYGONS, optional=is_optional or name in optional))
         if name == "UNITS":
             algorithm.addParameter(QgsProcessingParameterField(
-                "UNIT_ID_FIELD", tr("单元编号字段"), defaultValue="DYBH", parentLayerParameterName="UNITS"))
-    algorithm.addParameter(QgsProcessingParameterFile(
-        "RULESET", tr("规则集文件（YAML；缺省为宁波 2022）"), extension="yaml", optional=True))
+                "UNIT_ID_FIELD", tr("单元编号字段（缺省 DYBH）"), defaultValue="DYBH", parentLayerParameterName="UNITS",
+                optional=True))
+    if ruleset:
+        algorithm.addParameter(QgsProcessingParameterFile(
+            "RULESET", tr("规则集文件（YAML；缺省为宁波 2022）"), extension="yaml", optional=True))
 
 
 def read_scheme_layers(algorithm, parameters, context, feedback) -> SchemeLayers:
@@ -50,11 +56,21 @@ def read_scheme_layers(algorithm, parameters, context, feedback) -> SchemeLayers
     unit_field = algorithm.parameterAsString(parameters, "UNIT_ID_FIELD", context) or "DYBH"
     layers = {}
     for name, role, _label, _optional in LAYER_PARAMETERS:
+        if algorithm.parameterDefinition(name) is None:
+            continue
         fields = ROLES[role].fields + ((unit_field,) if role == "units" else ())
         layers[role] = algorithm.read_source(parameters, name, context, fields=fields, feedback=feedback)
     return SchemeLayers(unit_id_field=unit_field, **layers)
 
 
+def read_layer(algorithm, parameters, name: str, role: str, context, feedback, extra_fields=()):
+    """One layer parameter through the I/O seam (None when not given)."""
+    return algorithm.read_source(parameters, name, context, fields=ROLES[role].fields + tuple(extra_fields),
+                                 feedback=feedback)
+
+
 def read_ruleset(algorithm, parameters, context):
+    if algorithm.parameterDefinition("RULESET") is None:
+        return load_ruleset()
     path = algorithm.parameterAsFile(parameters, "RULESET", context)
     return load_ruleset(path or None)

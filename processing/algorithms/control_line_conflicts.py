@@ -1,0 +1,67 @@
+"""``landconsolidation:controllineconflicts`` — 三线冲突: every conflict among the control lines."""
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterField,
+)
+
+from ...core.analyses import control_line_conflicts
+from ...core.i18n import tr
+from ...core.landclasses import load_land_classes
+from ...core.qgis_io import crs_wkt_of
+from .base import LandConsolidationAlgorithm
+from .help_texts import CONVENTION_EN, CONVENTION_ZH
+from .scheme_inputs import add_scheme_parameters, read_scheme_layers
+from .sinks import records, write_table
+
+CONFLICT_FIELDS = (("kind", str), ("unit_id", str), ("area_mu", float), ("clause", str), ("detail", str))
+
+
+class ControlLineConflictsAlgorithm(LandConsolidationAlgorithm):
+    NAME = "controllineconflicts"
+    DISPLAY = "三线冲突分析"
+    GROUP = "check"
+    HELP_ZH = (
+        "<p>找出三条控制线之间和规划建设用地的全部冲突（意见第（三）条“严守三条控制线”），逐块输出类型、所在单元、"
+        "面积（亩）和条款：规划永久基本农田与生态保护红线重叠、与城镇开发边界（分区）重叠；生态保护红线与城镇开发边界重叠；"
+        "子项目规划地类为建设用地而位于生态保护红线内、或位于城镇开发边界外（给出现状地类图斑时只计新增部分）。"
+        "城镇开发边界用规划边界（缺省同现状），分区取 UDB_ZONE_FIELD 字段。</p>"
+    ) + CONVENTION_ZH
+    HELP_EN = (
+        "<p>Every conflict among planned permanent basic farmland, the ecological red line and the urban development "
+        "boundary (by zone), and sub-projects planned as construction land inside the red line or outside the "
+        "boundary (only new construction when land-use parcels are given), as polygons with type, unit, area (mu) "
+        "and clause.</p>"
+    ) + CONVENTION_EN
+
+    def initAlgorithm(self, config=None):
+        add_scheme_parameters(self, names=("UNITS", "LANDUSE", "PROJECTS", "PBF", "PBF_PLAN", "ECO_REDLINE", "UDB",
+                                           "UDB_PLAN"), optional=("UNITS", "LANDUSE", "PBF"), ruleset=False)
+        self.addParameter(QgsProcessingParameterField("UDB_ZONE_FIELD", tr("城镇开发边界分区字段"),
+                                                      defaultValue="CZKFBJLX", parentLayerParameterName="UDB",
+                                                      optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("三线冲突图斑"),
+                                                            QgsProcessing.TypeVectorPolygon))
+        self.addOutput(QgsProcessingOutputNumber("CONFLICT_MU", tr("冲突面积合计（亩）")))
+
+    def perform(self, parameters, context, feedback, progress):
+        zone_field = self.parameterAsString(parameters, "UDB_ZONE_FIELD", context) or "CZKFBJLX"
+        layers = read_scheme_layers(self, parameters, context, feedback)
+        udb_param = "UDB_PLAN" if layers.udb_plan is not None else "UDB"
+        udb = self.read_source(parameters, udb_param, context, fields=(zone_field,), feedback=feedback)
+        progress.step(30, tr("叠加三条控制线"))
+        pbf = layers.pbf_plan if layers.pbf_plan is not None else layers.pbf
+        result = control_line_conflicts(pbf, layers.eco, udb, layers.projects,
+                                        layers.units, layers.unit_id_field, load_land_classes(), layers.landuse,
+                                        udb_zone_field=zone_field)
+        first = next(n for n in ("LANDUSE", "PBF_PLAN", "PBF", "ECO_REDLINE", udb_param, "PROJECTS", "UNITS")
+                     if parameters.get(n) not in (None, ""))
+        crs = self.source_crs(parameters, first, context)
+        geoms = result.frame.export(result.geoms, crs_wkt_of(crs))
+        dest = write_table(self, parameters, context, "OUTPUT", CONFLICT_FIELDS, records(result.table),
+                           geoms=geoms, crs=crs, feedback=feedback)
+        for kind, area in result.table.groupby("kind")["area_mu"].sum().items():
+            feedback.pushInfo(tr("{kind}：{mu:.2f} 亩").format(kind=kind, mu=area))
+        return {"OUTPUT": dest, "CONFLICT_MU": float(result.table["area_mu"].sum()) if len(result.table) else 0.0}

@@ -1,0 +1,51 @@
+"""Writing engine tables (pandas) and geometries (shapely) into Processing sinks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from qgis.core import QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsWkbTypes
+
+from ...core.qgis_io import to_qgs_geometry
+from .fields import make_fields
+
+
+def _plain(value):
+    if value is None:
+        return None
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return None if math.isnan(value) else value
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_, bool)):
+        return int(bool(value))
+    return value
+
+
+def write_table(algorithm, parameters, context, name: str, spec, rows, geoms=None, crs=None, feedback=None):
+    """Write ``rows`` (dicts with the keys of ``spec``: ((field, type), …)) to sink ``name``.
+
+    With ``geoms`` (shapely, already in ``crs``) the sink is a MultiPolygon layer. Returns the
+    destination id, or None when the optional sink was not requested.
+    """
+    fields = make_fields(spec)
+    kind = QgsWkbTypes.MultiPolygon if geoms is not None else QgsWkbTypes.NoGeometry
+    sink, dest = algorithm.parameterAsSink(parameters, name, context, fields, kind,
+                                           crs if crs is not None else QgsCoordinateReferenceSystem())
+    if sink is None:
+        return None
+    for position, row in enumerate(rows):
+        if feedback is not None and feedback.isCanceled():
+            break
+        feature = QgsFeature(fields)
+        if geoms is not None:
+            feature.setGeometry(to_qgs_geometry(geoms[position], multi=True))
+        feature.setAttributes([_plain(row.get(field)) for field, _ in spec])
+        sink.addFeature(feature, QgsFeatureSink.FastInsert)
+    return dest
+
+
+def records(frame) -> list:
+    return frame.to_dict("records") if frame is not None and len(frame) else []

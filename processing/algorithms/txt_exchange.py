@@ -1,0 +1,148 @@
+"""``landconsolidation:exporttxt`` / ``importtxt`` — 部标 TXT coordinate files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pyproj
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+
+from ...core.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, gauss_kruger_zone, read_txt, write_txt
+from ...core.errors import InputError
+from ...core.files import write_atomically
+from ...core.i18n import tr
+from ...core.measure import ellipsoidal_areas, lonlat_bounds, transform_geometries
+from ...core.validate import ROLES, Report, polygons
+from .base import LandConsolidationAlgorithm, warn
+from .sinks import write_table
+
+ENCODINGS = ("GBK", "UTF-8")
+TXT_FIELDS = (("DKBH", str), ("DKMC", str), ("DKYT", str), ("DLBM", str), ("TFH", str), ("DKMJ", float))
+FORMAT_ZH = (
+    "<p>部标 TXT 格式：[属性描述] 段（坐标系 2000 国家大地坐标系、3 度带高斯克吕格、带号、精度）和 [地块坐标] 段；每个地块一行"
+    "“界址点数,地块面积(公顷),地块编号,地块名称,面,图幅号,地块用途,地类编码,@”，其后每个界址点一行“J点号,圈号,X(北),Y(东)”；"
+    "外圈顺时针、内圈（岛洞）逆时针，点号在地块内连续，每圈以首点闭合（重复首点点号），界址点数含闭合点。"
+    "地块面积为椭球面积（公顷，4 位小数）。</p>"
+)
+FORMAT_EN = (
+    "<p>The Ministry TXT format: a [属性描述] header (CGCS2000, 3° Gauss–Krüger, zone, precision) and a [地块坐标] "
+    "section: per parcel a record line (points, area in ha, number, name, 面, sheet, use, class, @) then one line per "
+    "vertex 'J<n>,<ring>,X(north),Y(east)'; outer rings clockwise, holes counter-clockwise, numbering continuous "
+    "within a parcel, each ring closed by repeating its first point. Areas are ellipsoidal hectares.</p>"
+)
+
+
+class ExportTxtAlgorithm(LandConsolidationAlgorithm):
+    NAME = "exporttxt"
+    DISPLAY = "导出部标 TXT 坐标文件"
+    GROUP = "exchange"
+    HELP_ZH = ("<p>把子项目（或任意面图层）导出为部标 TXT 界址点坐标文件，供报批、增减挂钩、一张图等系统导入。"
+               "坐标转换到数据所在的 CGCS2000 3 度带高斯克吕格投影；Y 坐标可加带号。</p>") + FORMAT_ZH
+    HELP_EN = ("<p>Exports sub-projects (or any polygon layer) to a Ministry TXT coordinate file for approval and "
+               "land-quota systems, in the CGCS2000 3° Gauss–Krüger zone of the data (eastings optionally with the "
+               "zone number).</p>") + FORMAT_EN
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", tr("面图层（如子项目）"),
+                                                              [QgsProcessing.TypeVectorPolygon]))
+        for name, label, default in (("ID_FIELD", "地块编号字段", "XMBH"), ("NAME_FIELD", "地块名称字段", "XMMC"),
+                                     ("USE_FIELD", "地块用途字段", "XMLX"), ("CLASS_FIELD", "地类编码字段", "GHDLBM")):
+            self.addParameter(QgsProcessingParameterField(name, tr(label), defaultValue=default,
+                                                          parentLayerParameterName="INPUT", optional=True))
+        self.addParameter(QgsProcessingParameterString("PRODUCER", tr("数据产生单位"), defaultValue="", optional=True))
+        self.addParameter(QgsProcessingParameterNumber("DECIMALS", tr("坐标小数位数"), QgsProcessingParameterNumber.Integer,
+                                                       3, minValue=0, maxValue=6))
+        self.addParameter(QgsProcessingParameterBoolean("ZONE_PREFIX", tr("Y 坐标加带号"), True))
+        self.addParameter(QgsProcessingParameterEnum("ENCODING", tr("文件编码"), options=list(ENCODINGS),
+                                                     defaultValue=0))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", tr("TXT 文件"), "TXT (*.txt)"))
+        self.addOutput(QgsProcessingOutputNumber("PARCELS", tr("地块数")))
+
+    def perform(self, parameters, context, feedback, progress):
+        names = {key: self.parameterAsString(parameters, key, context) for key in
+                 ("ID_FIELD", "NAME_FIELD", "USE_FIELD", "CLASS_FIELD")}
+        layer = self.read_source(parameters, "INPUT", context, fields=tuple(n for n in names.values() if n),
+                                 feedback=feedback)
+        report = Report()
+        layer = polygons(layer, ROLES["projects"], report)
+        for text in report.warnings:
+            warn(feedback, text)
+        if len(layer) == 0:
+            raise InputError(tr("图层“{layer}”没有可导出的面要素。").format(layer=layer.name))
+        decimals = self.parameterAsInt(parameters, "DECIMALS", context)
+        lon_min, _, lon_max, _ = lonlat_bounds(layer.geoms, layer.crs_wkt)
+        zone = gauss_kruger_zone((lon_min + lon_max) / 2.0)
+        target = pyproj.CRS.from_epsg(cgcs2000_gk_epsg(zone)).to_wkt()
+        geoms = transform_geometries(layer.geoms, layer.crs_wkt, target)
+        areas = ellipsoidal_areas(layer.geoms, layer.crs_wkt)
+        parcels = []
+        def value(key, position):
+            field = names[key]
+            raw = layer.attrs[field].iat[position] if field and field in layer.attrs else None
+            return "" if raw is None or raw != raw else str(raw)
+
+        for position, geom in enumerate(geoms):
+            parcels.append(TxtParcel(geometry=geom, number=value("ID_FIELD", position) or str(position + 1),
+                                     name=value("NAME_FIELD", position), use=value("USE_FIELD", position),
+                                     class_code=value("CLASS_FIELD", position),
+                                     area_ha=float(areas[position]) / 10000.0))
+        header = TxtHeader(zone=zone, producer=self.parameterAsString(parameters, "PRODUCER", context),
+                           precision=f"{10 ** -decimals:.{decimals}f}" if decimals else "1")
+        text = write_txt(parcels, header, decimals=decimals,
+                         prefix_zone=self.parameterAsBoolean(parameters, "ZONE_PREFIX", context))
+        encoding = ENCODINGS[self.parameterAsEnum(parameters, "ENCODING", context)]
+        path = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        write_atomically(Path(path), text.encode("gb18030" if encoding == "GBK" else "utf-8"))
+        feedback.pushInfo(tr("已导出 {n} 个地块（{zone} 带）。").format(n=len(parcels), zone=zone))
+        return {"OUTPUT": path, "PARCELS": len(parcels)}
+
+
+class ImportTxtAlgorithm(LandConsolidationAlgorithm):
+    NAME = "importtxt"
+    DISPLAY = "导入部标 TXT 坐标文件"
+    GROUP = "exchange"
+    HELP_ZH = ("<p>读取部标 TXT 界址点坐标文件为面图层（CGCS2000 3 度带高斯克吕格，按文件带号；Y 坐标带不带带号均可），"
+               "字段 DKBH、DKMC、DKYT、DLBM、TFH、DKMJ（文件记载的地块面积，公顷）。编码自动识别（UTF-8 或 GBK）。"
+               "</p>") + FORMAT_ZH
+    HELP_EN = ("<p>Reads a Ministry TXT coordinate file into a polygon layer (CGCS2000 3° Gauss–Krüger of the file's "
+               "zone), with the parcel number, name, use, class, sheet and the area the file states (ha). UTF-8 or GBK "
+               "is detected.</p>") + FORMAT_EN
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFile("INPUT", tr("TXT 文件"), extension="txt"))
+        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("地块"), QgsProcessing.TypeVectorPolygon))
+
+    def perform(self, parameters, context, feedback, progress):
+        path = self.parameterAsFile(parameters, "INPUT", context)
+        text = decode_txt(Path(path).read_bytes())
+        header, parcels = read_txt(text, source=os.path.basename(path))
+        crs = QgsCoordinateReferenceSystem(f"EPSG:{cgcs2000_gk_epsg(header.zone, header.zone_width)}")
+        rows = [{"DKBH": p.number, "DKMC": p.name, "DKYT": p.use, "DLBM": p.class_code, "TFH": p.sheet,
+                 "DKMJ": p.area_ha} for p in parcels]
+        geoms = np.array([p.geometry for p in parcels], dtype=object)
+        feedback.pushInfo(tr("读入 {n} 个地块（{zone} 带）。").format(n=len(parcels), zone=header.zone))
+        return {"OUTPUT": write_table(self, parameters, context, "OUTPUT", TXT_FIELDS, rows, geoms=geoms, crs=crs,
+                                      feedback=feedback)}
+
+
+def decode_txt(data: bytes) -> str:
+    """TXT files come as UTF-8 (with or without BOM) or GBK; GB18030 reads GBK and more."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")
