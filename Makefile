@@ -9,7 +9,7 @@ OUT := out
 export QT_QPA_PLATFORM := offscreen
 export PROJ_DATA := /usr/share/proj
 
-.PHONY: deps test demo package lint bench clean sample
+.PHONY: deps test demo package lint bench clean sample model
 
 deps: $(VENV)/.deps-stamp
 	@tools/install-system-deps
@@ -39,6 +39,10 @@ bench: deps
 # Regenerate the shipped sample GeoPackage (deterministic).
 sample: deps
 	$(PY) tests/data/make_sample.py --out resources/sample/sample_pianqu.gpkg
+
+# Regenerate the bundled graphical model (resources/models/单元方案检查.model3).
+model: deps
+	$(PY) tools/make_model.py
 
 clean:
 	rm -rf $(OUT) dist .build .pytest_cache .ruff_cache

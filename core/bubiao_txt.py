@@ -153,6 +153,7 @@ def read_txt(text: str, source: str = "TXT") -> tuple[TxtHeader, list]:
     """Parse a TXT file's text into its header and parcels (easting without the zone prefix)."""
     header_values = {}
     parcels = []
+    zone_holder = {}
     section = None
     record = None
     rings: dict = {}
@@ -161,7 +162,7 @@ def read_txt(text: str, source: str = "TXT") -> tuple[TxtHeader, list]:
     def close_record():
         if record is None:
             return
-        parcels.append(_build_parcel(record, rings, source))
+        parcels.append(_build_parcel(record, rings, source, zone_holder.get("zone")))
 
     for line_no, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip().lstrip("\ufeff")
@@ -173,6 +174,8 @@ def read_txt(text: str, source: str = "TXT") -> tuple[TxtHeader, list]:
         if section == HEADER_SECTION or (section is None and "=" in line):
             key, _, value = line.partition("=")
             header_values[key.strip()] = value.strip()
+            if key.strip() == "带号" and value.strip().isdigit():
+                zone_holder["zone"] = int(value.strip())
             continue
         if section != COORDINATE_SECTION:
             continue
@@ -187,7 +190,7 @@ def read_txt(text: str, source: str = "TXT") -> tuple[TxtHeader, list]:
             raise InputError(tr("{source} 第 {line} 行不是界址点坐标（点号,圈号,X,Y）：{text}").format(
                 source=source, line=line_no, text=line[:60]))
         ring = int(match.group(2))
-        rings.setdefault(ring, []).append((float(match.group(3)), float(match.group(4))))
+        rings.setdefault(ring, []).append((match.group(3), match.group(4)))
     close_record()
 
     zone = header_values.get("带号", "")
@@ -197,24 +200,29 @@ def read_txt(text: str, source: str = "TXT") -> tuple[TxtHeader, list]:
                        coordinate_system=header_values.get("坐标系", CGCS2000_NAME),
                        producer=header_values.get("数据产生单位", ""), date=header_values.get("数据产生日期", ""),
                        precision=header_values.get("精度", ""), version=header_values.get("格式版本号", ""))
-    # Eastings carrying the zone number (e.g. 40 620 000) lose it; the CRS says the zone.
-    prefix = header.zone * 1_000_000
-    for parcel in parcels:
-        parcel.geometry = shapely.transform(
-            parcel.geometry, lambda xy: np.column_stack([np.where(xy[:, 0] > 1_000_000, xy[:, 0] - prefix, xy[:, 0]),
-                                                         xy[:, 1]]))
     return header, parcels
 
 
-def _build_parcel(record: dict, rings: dict, source: str) -> TxtParcel:
+def _coordinate(text: str, prefix: int) -> float:
+    """A coordinate as written, less the zone number, rounded back to the decimals written."""
+    value = float(text)
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    if value > 1_000_000 and prefix:
+        value = round(value - prefix, decimals)
+    return value
+
+
+def _build_parcel(record: dict, rings: dict, source: str, zone: int | None) -> TxtParcel:
     fields = record["fields"] + [""] * 9
     if not rings:
         raise InputError(tr("{source} 第 {line} 行的地块没有界址点。").format(source=source, line=record["line"]))
     closed = []
     for number in sorted(rings):
         points = rings[number]
-        # X is northing and Y easting in the file: swap to (easting, northing).
-        coords = [(y, x) for x, y in points]
+        # X is northing and Y easting in the file: swap to (easting, northing); eastings carrying
+        # the zone number (e.g. 40 620 000) lose it, the CRS says the zone.
+        prefix = (zone or 0) * 1_000_000
+        coords = [(_coordinate(y, prefix), float(x)) for x, y in points]
         if len(coords) > 1 and coords[0] == coords[-1]:
             coords = coords[:-1]
         if len(coords) < 3:

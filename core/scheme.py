@@ -457,4 +457,4 @@ def flows(pieces: Pieces, deduction_class: str) -> pd.DataFrame:
         "to": np.concatenate([code_a, dk, np.where(more_kept, code_a, dk)]),
         "m2": np.concatenate([np.minimum(main_b, main_a), np.minimum(tk_b, tk_a), np.abs(tk_b - tk_a)]),
     })
-    return rows[rows["m2"] > 0].reset_index(drop=True)
+    return rows[rows["m2"] > SLIVER_AREA_M2].reset_index(drop=True)  # drop floating-point residues

@@ -28,8 +28,20 @@ def geodesic_area(geom, crs: str = CRS) -> float:
     transformer = _TO_LONLAT[crs]
     # Vertex-based, as 三调 ellipsoidal areas and QgsDistanceArea are: the polygon's vertices
     # are taken to the ellipsoid and joined there (geodesics), not densified along GK lines.
+    geom = _oriented(geom)  # pyproj sums signed rings: holes must run the other way round
     lonlat = shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
     return abs(_GEOD.geometry_area_perimeter(lonlat)[0])
+
+
+def _oriented(geom):
+    from shapely.geometry import MultiPolygon, Polygon
+    from shapely.geometry.polygon import orient
+
+    if isinstance(geom, Polygon):
+        return orient(geom, 1.0)
+    if isinstance(geom, MultiPolygon):
+        return MultiPolygon([orient(p, 1.0) for p in geom.geoms])
+    return geom
 
 
 def rect(x0: float, y0: float, x1: float, y1: float, size: float = 1.0):

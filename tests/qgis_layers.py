@@ -35,3 +35,36 @@ def memory_layer(data: LayerData, authid: str = "EPSG:4549") -> QgsVectorLayer:
     assert ok, f"could not add features to {data.name}"
     layer.updateExtents()
     return layer
+
+
+ROLE_PARAMETERS = {"units": "UNITS", "landuse": "LANDUSE", "pbf": "PBF", "pbf_plan": "PBF_PLAN",
+                   "projects": "PROJECTS", "eco": "ECO_REDLINE", "udb": "UDB", "udb_plan": "UDB_PLAN",
+                   "townships": "TOWNSHIPS"}
+
+
+def scheme_parameters(layers, names=None) -> dict:
+    """Processing parameters for a ``SchemeLayers``: each layer added to the project as a memory layer."""
+    from qgis.core import QgsProject
+
+    parameters = {}
+    for role, name in ROLE_PARAMETERS.items():
+        data = getattr(layers, role)
+        if data is None or (names is not None and name not in names):
+            continue
+        layer = memory_layer(data)
+        QgsProject.instance().addMapLayer(layer)
+        parameters[name] = layer.id()
+    return parameters
+
+
+def read_rows(path) -> list:
+    """The features of an output (CSV, GeoPackage …) as dicts; geometry under '_geometry'."""
+    layer = QgsVectorLayer(str(path), "rows", "ogr")
+    assert layer.isValid(), path
+    names = [f.name() for f in layer.fields()]
+    rows = []
+    for feature in layer.getFeatures():
+        row = dict(zip(names, feature.attributes()))
+        row["_geometry"] = feature.geometry()
+        rows.append(row)
+    return rows

@@ -18,13 +18,10 @@ from qgis.core import (
     QgsProject,
     QgsVectorLayer,
 )
-from qgis_layers import memory_layer
+from qgis_layers import ROLE_PARAMETERS, scheme_parameters
 
 import processing
 from land_consolidation.core.check import run_check
-
-ROLE_PARAMETERS = {"units": "UNITS", "landuse": "LANDUSE", "pbf": "PBF", "pbf_plan": "PBF_PLAN",
-                   "projects": "PROJECTS", "eco": "ECO_REDLINE", "udb": "UDB", "udb_plan": "UDB_PLAN"}
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +37,7 @@ def failing_scheme():
 
 
 def _parameters(layers, tmp_path):
-    parameters = {}
-    for role, name in ROLE_PARAMETERS.items():
-        data = getattr(layers, role)
-        if data is not None:
-            layer = memory_layer(data)
-            QgsProject.instance().addMapLayer(layer)
-            parameters[name] = layer.id()
+    parameters = scheme_parameters(layers)
     parameters.update({"UNIT_ID_FIELD": "DYBH", "OUTPUT": str(tmp_path / "check.csv"),
                        "CONFLICTS": str(tmp_path / "conflicts.gpkg")})
     return parameters

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsCoordinateReferenceSystem,
-    QgsFeature,
-    QgsFeatureSink,
     QgsProcessing,
     QgsProcessingParameterFeatureSink,
-    QgsWkbTypes,
 )
 
 from ...core.check import run_check
 from ...core.i18n import tr
 from ...core.measure import to_mu
-from ...core.qgis_io import to_qgs_geometry
 from .base import LandConsolidationAlgorithm, warn
-from .fields import make_fields
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters, read_ruleset, read_scheme_layers
+from .sinks import write_table
 
 RESULT_FIELDS = (
     ("scope", str), ("scope_id", str), ("rule_id", str), ("title", str), ("value", float),
@@ -59,30 +54,15 @@ class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
         for text in result.warnings:
             warn(feedback, text)
 
-        fields = make_fields(RESULT_FIELDS)
-        sink, output_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.NoGeometry,
-                                               QgsCoordinateReferenceSystem())
-        for finding in result.findings:
-            feature = QgsFeature(fields)
-            row = finding.as_row()
-            row["title"] = finding.title
-            feature.setAttributes([row[name] for name, _ in RESULT_FIELDS])
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
-
-        outputs = {"OUTPUT": output_id}
-        conflict_fields = make_fields(CONFLICT_FIELDS)
-        units_crs = self.parameterAsSource(parameters, "UNITS", context).sourceCrs()
-        conflict_sink, conflicts_id = self.parameterAsSink(parameters, "CONFLICTS", context, conflict_fields,
-                                                           QgsWkbTypes.MultiPolygon, units_crs)
-        if conflict_sink is not None:
-            geoms = result.conflict_geometries(layers.units.crs_wkt)
-            for conflict, geom in zip(result.conflicts, geoms):
-                feature = QgsFeature(conflict_fields)
-                feature.setGeometry(to_qgs_geometry(geom, multi=True))
-                feature.setAttributes([conflict.rule_id, conflict.scope_id, round(to_mu(conflict.area_m2), 4),
-                                       conflict.kind, conflict.message])
-                conflict_sink.addFeature(feature, QgsFeatureSink.FastInsert)
-            outputs["CONFLICTS"] = conflicts_id
+        rows = [dict(f.as_row(), title=f.title) for f in result.findings]
+        outputs = {"OUTPUT": write_table(self, parameters, context, "OUTPUT", RESULT_FIELDS, rows, feedback=feedback)}
+        conflict_rows = [{"rule_id": c.rule_id, "scope_id": c.scope_id, "area": round(to_mu(c.area_m2), 4),
+                          "kind": c.kind, "message": c.message} for c in result.conflicts]
+        dest = write_table(self, parameters, context, "CONFLICTS", CONFLICT_FIELDS, conflict_rows,
+                           geoms=result.conflict_geometries(layers.units.crs_wkt),
+                           crs=self.source_crs(parameters, "UNITS", context), feedback=feedback)
+        if dest is not None:
+            outputs["CONFLICTS"] = dest
         counts = result.counts()
         feedback.pushInfo(tr("核验完成：符合 {p} 项，不符合 {f} 项，不适用 {n} 项。").format(
             p=counts["pass"], f=counts["fail"], n=counts["not_applicable"]))

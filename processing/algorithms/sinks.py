@@ -21,6 +21,8 @@ def _plain(value):
         return int(value)
     if isinstance(value, (np.bool_, bool)):
         return int(bool(value))
+    if isinstance(value, np.generic):  # numpy.str_ and friends: sip wants plain Python values
+        return value.item()
     return value
 
 
@@ -43,7 +45,8 @@ def write_table(algorithm, parameters, context, name: str, spec, rows, geoms=Non
         if geoms is not None:
             feature.setGeometry(to_qgs_geometry(geoms[position], multi=True))
         feature.setAttributes([_plain(row.get(field)) for field, _ in spec])
-        sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
+            raise RuntimeError(f"could not write feature {position} to {name}: {sink.lastError()}")
     return dest
 
 

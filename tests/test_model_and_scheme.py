@@ -1,0 +1,75 @@
+"""The bundled graphical model runs headless; createscheme makes a styled, form-configured scheme."""
+
+import csv
+
+import processing
+import pytest
+from qgis.core import QgsProject, QgsVectorLayer
+
+from harness import ROOT, qgis_process
+from land_consolidation.core.ruleset import load_ruleset
+
+MODEL = ROOT / "resources" / "models" / "单元方案检查.model3"
+
+
+def test_model_runs_headless_on_the_sample(sample_gpkg, tmp_path):
+    def layer(name):
+        return f"{sample_gpkg}|layername={name}"
+
+    outputs = {"structure:STRUCTURE": "structure.csv", "flow:FLOW": "flow.csv", "patches:PATCHES": "patches.gpkg",
+               "conflicts:LINE_CONFLICTS": "lines.gpkg", "check:CHECK": "check.csv",
+               "check:CHECK_CONFLICTS": "conflicts.gpkg"}
+    arguments = [f"{name}={layer(gpkg_layer)}" for name, gpkg_layer in (
+        ("UNITS", "DY"), ("LANDUSE", "DLTB"), ("PROJECTS", "XM"), ("PBF", "YJJBNTTB"), ("PBF_PLAN", "YJJBNTTB_GH"),
+        ("ECO_REDLINE", "STBHHX"), ("UDB", "CZKFBJ"), ("TOWNSHIPS", "XZQ"))]
+    arguments += [f"{name}={tmp_path / filename}" for name, filename in outputs.items()]
+    completed = qgis_process("run", str(MODEL), "--", *arguments)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    for filename in outputs.values():
+        assert (tmp_path / filename).exists(), filename
+    with open(tmp_path / "check.csv", encoding="utf-8") as handle:
+        check = list(csv.DictReader(handle))
+    with open(tmp_path / "structure.csv", encoding="utf-8") as handle:
+        structure = list(csv.DictReader(handle))
+    assert {r["rule_id"] for r in check} == {r.id for r in load_ruleset().rules}
+    # The structure table and the check agree on 耕地 (same engine, same layers).
+    farmland = next(r for r in structure if r["scope"] == "scheme" and r["level"] == "一级类" and r["code"] == "01")
+    gain = next(r for r in check if r["rule_id"] == "farmland_net_gain" and r["scope"] == "scheme")
+    before, after = float(farmland["before_mu"]), float(farmland["after_mu"])
+    assert float(gain["value"]) == pytest.approx((after - before) / before * 100, rel=1e-9)
+
+
+def test_create_scheme(plugin_provider, tmp_path):
+    from qgis_layers import memory_layer
+
+    import test_rules_ningbo as grid
+
+    seed = memory_layer(grid.layer("YJJBNTTB", [grid.C(*k) for k in grid.PBF_CELLS],
+                                   [{"BSM": f"P{i}", "DLBM": "0101"} for i in range(len(grid.PBF_CELLS))]))
+    QgsProject.instance().addMapLayer(seed)
+    path = tmp_path / "方案.gpkg"
+    result = processing.run("landconsolidation:createscheme", {"PBF": seed.id(), "PQMC": "河姆片区",
+                                                               "OUTPUT": str(path)})
+    units = QgsVectorLayer(result["UNITS_LAYER"], "u", "ogr")
+    projects = QgsVectorLayer(result["PROJECTS_LAYER"], "p", "ogr")
+    planned = QgsVectorLayer(result["PBF_PLAN_LAYER"], "b", "ogr")
+    assert units.isValid() and projects.isValid() and planned.isValid()
+    assert units.crs().authid() == "EPSG:4549"
+    assert [f.name() for f in units.fields()][1:] == ["DYBH", "DYMC", "PQMC", "RWLX"]  # after the gpkg fid
+    assert {"XMBH", "XMMC", "XMLX", "GHDLBM", "KCXS", "TZ", "KSNF", "JSNF", "DYBH"} <= set(projects.fields().names())
+    assert planned.featureCount() == len(grid.PBF_CELLS)
+    # The default style stored in the GeoPackage brings aliases, drop-downs and constraints along.
+    assert units.attributeAlias(units.fields().indexOf("DYBH")) == "单元编号"
+    setup = projects.editorWidgetSetup(projects.fields().indexOf("XMLX"))
+    assert setup.type() == "ValueMap"
+    values = [list(entry.values())[0] for entry in setup.config()["map"]]
+    assert values == list(load_ruleset().all_project_types)
+    classes = projects.editorWidgetSetup(projects.fields().indexOf("GHDLBM")).config()["map"]
+    assert {"0101 水田": "0101"} in classes
+    assert units.defaultValueDefinition(units.fields().indexOf("PQMC")).expression() == "'河姆片区'"
+    # A second run must not overwrite the planner's scheme.
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="已存在"):
+        processing.run("landconsolidation:createscheme", {"OUTPUT": str(path)})
+    assert QgsVectorLayer(f"{path}|layername=YJJBNTTB_GH", "b", "ogr").featureCount() == len(grid.PBF_CELLS)

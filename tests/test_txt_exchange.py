@@ -1,0 +1,97 @@
+"""部标 TXT export → import round-trips vertices and areas; the file reads as planners' systems expect."""
+
+import processing
+import pytest
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+
+from builders import X0, Y0, geodesic_area, layer
+from land_consolidation.core.bubiao_txt import read_txt
+from land_consolidation.core.errors import InputError
+from qgis_layers import memory_layer, read_rows
+
+# Survey coordinates carry millimetres: the default 3 decimals keep them exactly.
+SQUARE_WITH_HOLE = Polygon([(X0, Y0), (X0 + 100.123, Y0), (X0 + 100.123, Y0 + 80.456), (X0, Y0 + 80.456)],
+                           [[(X0 + 20, Y0 + 20), (X0 + 40.001, Y0 + 20), (X0 + 40.001, Y0 + 30), (X0 + 20, Y0 + 30)]])
+TWO_PARTS = MultiPolygon([Polygon([(X0 + 200, Y0), (X0 + 250.5, Y0), (X0 + 225.25, Y0 + 40.004)]),
+                         Polygon([(X0 + 300, Y0), (X0 + 330, Y0), (X0 + 330, Y0 + 30), (X0 + 300, Y0 + 30)])])
+RECORDS = [{"XMBH": "DY01-01", "XMMC": "垦造耕地一期", "XMLX": "垦造耕地", "GHDLBM": "0101"},
+           {"XMBH": "DY01-02", "XMMC": "复垦，二期", "XMLX": "农村建设用地复垦", "GHDLBM": "0103"}]
+
+
+@pytest.fixture()
+def exported(plugin_provider, tmp_path):
+    from qgis.core import QgsProject
+
+    source = memory_layer(layer("XM", [SQUARE_WITH_HOLE, TWO_PARTS], RECORDS))
+    QgsProject.instance().addMapLayer(source)
+    path = tmp_path / "子项目坐标.txt"
+    result = processing.run("landconsolidation:exporttxt", {"INPUT": source.id(), "OUTPUT": str(path),
+                                                           "PRODUCER": "某县自然资源局"})
+    assert result["PARCELS"] == 2
+    return path
+
+
+def test_file_layout(exported):
+    raw = exported.read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # GBK by default, as the approval systems read it
+    lines = raw.decode("gb18030").splitlines()
+    assert lines[0] == "[属性描述]" and "带号=40" in lines and "坐标系=2000国家大地坐标系" in lines
+    assert "数据产生单位=某县自然资源局" in lines
+    start = lines.index("[地块坐标]") + 1
+    record = lines[start].split(",")
+    assert record[2:5] == ["DY01-01", "垦造耕地一期", "面"] and record[-2:] == ["0101", "@"]
+    assert float(record[1]) == pytest.approx(geodesic_area(SQUARE_WITH_HOLE) / 10000, abs=5e-5)
+    points = lines[start + 1:start + 1 + int(record[0])]
+    assert points[0].startswith("J1,1,") and points[4].startswith("J1,1,")  # outer ring closes on J1
+    assert points[5].startswith("J5,2,") and points[9].startswith("J5,2,")  # the hole: ring 2, numbering goes on
+    north, east = map(float, points[0].split(",")[2:])
+    assert east > 40_000_000 and north == pytest.approx(Y0, abs=200)  # Y carries the zone number
+    # Outer rings clockwise, holes counter-clockwise, on the map.
+    ring = [(float(p.split(",")[3]), float(p.split(",")[2])) for p in points[:5]]
+    assert not shapely.LinearRing(ring).is_ccw
+    assert lines[start + 1 + int(record[0])].split(",")[3] == "复垦，二期"  # a comma in a name cannot shift fields
+
+
+def test_round_trip_vertices_and_areas(plugin_provider, exported, tmp_path):
+    result = processing.run("landconsolidation:importtxt", {"INPUT": str(exported),
+                                                           "OUTPUT": str(tmp_path / "back.gpkg")})
+    rows = read_rows(result["OUTPUT"])
+    assert [r["DKBH"] for r in rows] == ["DY01-01", "DY01-02"]
+    assert [r["DLBM"] for r in rows] == ["0101", "0103"]
+    for row, original in zip(rows, (SQUARE_WITH_HOLE, TWO_PARTS)):
+        back = shapely.from_wkt(row["_geometry"].asWkt())
+        expected = MultiPolygon([original]) if isinstance(original, Polygon) else original
+        assert shapely.normalize(back).equals_exact(shapely.normalize(expected), tolerance=1e-9)
+        assert geodesic_area(back) == pytest.approx(geodesic_area(original), rel=1e-12)
+        assert row["DKMJ"] == pytest.approx(geodesic_area(original) / 10000, abs=5e-5)
+    from qgis.core import QgsVectorLayer
+
+    assert QgsVectorLayer(result["OUTPUT"], "x", "ogr").crs().authid() == "EPSG:4549"
+
+
+def test_export_import_export_is_stable(plugin_provider, exported, tmp_path):
+    from qgis.core import QgsProject, QgsVectorLayer
+
+    back = processing.run("landconsolidation:importtxt", {"INPUT": str(exported), "OUTPUT": str(tmp_path / "b.gpkg")})
+    layer = QgsVectorLayer(back["OUTPUT"], "b", "ogr")
+    QgsProject.instance().addMapLayer(layer)
+    again = tmp_path / "again.txt"
+    processing.run("landconsolidation:exporttxt", {"INPUT": layer.id(), "OUTPUT": str(again), "ID_FIELD": "DKBH",
+                                                  "NAME_FIELD": "DKMC", "USE_FIELD": "DKYT", "CLASS_FIELD": "DLBM",
+                                                  "PRODUCER": "某县自然资源局"})
+    first = exported.read_bytes().decode("gb18030").split("[地块坐标]")[1]
+    second = again.read_bytes().decode("gb18030").split("[地块坐标]")[1]
+    assert first == second
+
+
+def test_reader_accepts_utf8_without_zone_prefix_and_refuses_garbage():
+    text = ("\ufeff[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=3\n带号=40\n[地块坐标]\n"
+            "5,0.0100,1,甲,面,,,,@\n1,1,3316000,620000\n2,1,3316010,620000\n3,1,3316010,620010\n"
+            "4,1,3316000,620010\n1,1,3316000,620000\n")
+    header, parcels = read_txt(text)
+    assert header.zone == 40 and len(parcels) == 1
+    assert parcels[0].geometry.area == pytest.approx(100.0) and parcels[0].geometry.bounds[0] == 620000
+    with pytest.raises(InputError, match="第 9 行"):
+        read_txt(text.replace("3,1,3316010,620010", "3;1;3316010;620010"))
