@@ -5,7 +5,6 @@ same layers, row for row.
 """
 
 import pytest
-import test_rules_ningbo as grid
 from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeedback,
@@ -18,10 +17,11 @@ from qgis.core import (
     QgsProject,
     QgsVectorLayer,
 )
-from qgis_layers import ROLE_PARAMETERS, scheme_parameters
 
 import processing
+import test_rules_ningbo as grid
 from land_consolidation.core.check import run_check
+from qgis_layers import ROLE_PARAMETERS, scheme_parameters
 
 
 @pytest.fixture(scope="module")

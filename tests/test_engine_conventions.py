@@ -7,8 +7,8 @@ unless the project gives KCXS. All areas are ellipsoidal.
 """
 
 import pytest
-from builders import cell, dltb_record, geodesic_area, layer, rect, reproject
 
+from builders import cell, dltb_record, geodesic_area, layer, rect, reproject
 from land_consolidation.core.check import run_check
 from land_consolidation.core.errors import DataError
 from land_consolidation.core.measure import ellipsoidal_areas, to_mu

@@ -13,10 +13,10 @@ below the 0.01 亩 planners read, and the reason 三调 statistics pro-rate TBDL
 import numpy as np
 import pytest
 import shapely
-from builders import X0, Y0, dltb_record, geodesic_area, layer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from builders import X0, Y0, dltb_record, geodesic_area, layer
 from land_consolidation.core.check import run_check
 from land_consolidation.core.scheme import SchemeLayers, flows
 

@@ -2,10 +2,10 @@
 
 import csv
 
-import processing
 import pytest
 from qgis.core import QgsProject, QgsVectorLayer
 
+import processing
 from harness import ROOT, qgis_process
 from land_consolidation.core.ruleset import load_ruleset
 
@@ -40,9 +40,8 @@ def test_model_runs_headless_on_the_sample(sample_gpkg, tmp_path):
 
 
 def test_create_scheme(plugin_provider, tmp_path):
-    from qgis_layers import memory_layer
-
     import test_rules_ningbo as grid
+    from qgis_layers import memory_layer
 
     seed = memory_layer(grid.layer("YJJBNTTB", [grid.C(*k) for k in grid.PBF_CELLS],
                                    [{"BSM": f"P{i}", "DLBM": "0101"} for i in range(len(grid.PBF_CELLS))]))

@@ -1,11 +1,11 @@
 """The plugin loads in QGIS, registers its provider and leaves nothing behind on unload."""
 
 import pytest
-from plugin_session import unload_session_plugin
 from qgis.core import QgsApplication
 
 import land_consolidation
 from land_consolidation.processing.provider import PROVIDER_ID
+from plugin_session import unload_session_plugin
 
 
 @pytest.fixture(autouse=True)

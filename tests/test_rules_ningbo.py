@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import shapely
 import shapely.affinity
-from builders import cell, dltb_record, geodesic_area, layer, rect
 
+from builders import cell, dltb_record, geodesic_area, layer, rect
 from land_consolidation.core.check import run_check
 from land_consolidation.core.measure import SQUARE_METRES_PER_MU
 from land_consolidation.core.scheme import SchemeLayers

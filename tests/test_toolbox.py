@@ -4,10 +4,10 @@ Each algorithm runs as Processing runs it (memory layers in, files out); figures
 checked against hand computations from cell areas and against ``checkunits``.
 """
 
-import processing
 import pytest
 from qgis.core import QgsProcessingFeedback
 
+import processing
 import test_rules_ningbo as grid
 from land_consolidation.core.check import run_check
 from land_consolidation.core.measure import SQUARE_METRES_PER_MU

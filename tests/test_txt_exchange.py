@@ -1,10 +1,10 @@
 """部标 TXT export → import round-trips vertices and areas; the file reads as planners' systems expect."""
 
-import processing
 import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
+import processing
 from builders import X0, Y0, geodesic_area, layer
 from land_consolidation.core.bubiao_txt import read_txt
 from land_consolidation.core.errors import InputError

@@ -3,9 +3,9 @@ what can be repaired is repaired and reported, never silently."""
 
 import pytest
 import shapely
-from builders import cell, dltb_record, geodesic_area, layer, rect
 from shapely.geometry import LineString, Polygon
 
+from builders import cell, dltb_record, geodesic_area, layer, rect
 from land_consolidation.core.check import run_check
 from land_consolidation.core.errors import DataError, InputError
 from land_consolidation.core.scheme import SchemeLayers
