@@ -32,8 +32,18 @@ class Patches:
     """Contiguous patches: one row per patch (area, member pieces) and the patch outlines."""
 
     table: pd.DataFrame  # patch, area_m2, area_mu, class_name
-    geoms: np.ndarray
+    parts: np.ndarray  # the single polygons the patches are made of
+    part_patch: np.ndarray  # patch of each part
     piece_patch: np.ndarray  # patch of each input piece
+    _outlines: np.ndarray | None = None
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """Patch outlines (computed on first use: the live check needs only the areas)."""
+        if self._outlines is None:
+            self._outlines = np.array([shapely.union_all(self.parts[self.part_patch == k])
+                                       for k in range(len(self.table))], dtype=object)
+        return self._outlines
 
     @property
     def largest_m2(self) -> float:
@@ -54,8 +64,9 @@ def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: li
     geoms = np.asarray(geoms, dtype=object)
     areas = np.asarray(areas, dtype=float)
     if len(geoms) == 0:
+        empty = np.empty(0, dtype=np.int64)
         return Patches(pd.DataFrame({"patch": [], "area_m2": [], "area_mu": [], "class_name": []}),
-                       np.empty(0, dtype=object), np.empty(0, dtype=np.int64))
+                       np.empty(0, dtype=object), empty, empty.copy())
     parts, owner = shapely.get_parts(geoms, return_index=True)
     plane = shapely.area(parts)
     plane_total = np.bincount(owner, weights=plane, minlength=len(geoms))
@@ -88,7 +99,6 @@ def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: li
     rank[order] = np.arange(len(order))
     patch = rank[patch]
     patch_area = patch_area[order]
-    outlines = np.array([shapely.union_all(parts[patch == k]) for k in range(len(order))], dtype=object)
     names = [patch_class(to_mu(a), classes) for a in patch_area]
     table = pd.DataFrame({"patch": np.arange(len(order)), "area_m2": patch_area, "area_mu": to_mu(patch_area),
                           "class_name": names})
@@ -97,7 +107,7 @@ def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: li
     for k, (o, size) in enumerate(zip(owner, plane)):
         if size > best[o]:
             best[o], largest_part[o] = size, k
-    return Patches(table=table, geoms=outlines, piece_patch=patch[largest_part])
+    return Patches(table=table, parts=parts, part_patch=patch, piece_patch=patch[largest_part])
 
 
 def patch_class(area_mu: float, classes: list) -> str:
@@ -230,7 +240,9 @@ def _per_township(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataF
     pbf_out_units = t[t["in_pbf"] & ~t["in_pbf_plan"]].groupby("township")["area_m2"].sum()
     rows = []
     for code in touched:
-        pbf_total, pbf_out = township_pbf(baseline, plan, code)
+        if code not in plan.township_pbf_cache:
+            plan.township_pbf_cache[code] = township_pbf(baseline, plan, code)
+        pbf_total, pbf_out = plan.township_pbf_cache[code]
         rows.append({
             "township": code,
             "name": baseline.township_names.get(code, ""),

@@ -124,6 +124,8 @@ class Plan:
     pbf_plan: PartIndex
     udb_plan: PartIndex | None
     warnings: list
+    # Whole-township (PBF, PBF − PBF_PLAN) areas by township code; valid while pbf_plan is unchanged.
+    township_pbf_cache: dict = field(default_factory=dict)
 
 
 def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses | None = None) -> Baseline:

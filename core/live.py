@@ -1,0 +1,174 @@
+"""The live check behind the dock panel: the same engine as ``checkunits``, recomputing only what changed.
+
+``LiveScheme`` keeps the baseline (survey layers, indexes, township 耕地 totals) built
+once, the plan's indexes, and each unit's pieces. After an edit it rebuilds:
+
+- the pieces of units whose geometry changed, or whose bounding box meets the area an
+  edit of 子项目 / planned PBF / planned UDB touched;
+- the 子项目 or planned-PBF index only when that layer changed, and the whole-township
+  PBF figures only for townships the changed area meets;
+
+then runs the same group-bys and rules as ``run_check``. Because every step is the
+engine's own function, the panel's numbers equal the algorithm's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from .check import CheckResult
+from .evaluate import evaluate
+from .i18n import tr
+from .indicators import compute_indicators
+from .progress import SILENT, Progress
+from .ruleset import Ruleset, load_ruleset
+from .scheme import Baseline, Pieces, Plan, SchemeLayers, build_baseline, build_pieces, build_plan
+
+
+@dataclass
+class Changes:
+    """What an edit touched. ``None`` for a layer means unchanged; an empty list of boxes means 'anywhere'."""
+
+    units: bool = True
+    projects: list | None = None  # bounding boxes (xmin, ymin, xmax, ymax) in the layer's CRS, old and new
+    pbf_plan: list | None = None
+    udb_plan: list | None = None
+
+    @classmethod
+    def everything(cls) -> "Changes":
+        return cls(units=True, projects=[], pbf_plan=[], udb_plan=[])
+
+
+@dataclass
+class _UnitCache:
+    wkb: bytes
+    bounds: tuple
+    pieces: Pieces
+
+
+@dataclass
+class LiveScheme:
+    baseline: Baseline
+    ruleset: Ruleset
+    plan: Plan | None = None
+    layers: SchemeLayers | None = None
+    _pieces: dict = field(default_factory=dict)  # unit id -> _UnitCache
+    rebuilt_units: int = 0  # how many units the last update overlaid again (for tests and the benchmark)
+
+    @classmethod
+    def open(cls, layers: SchemeLayers, ruleset: Ruleset | None = None, progress: Progress = SILENT) -> "LiveScheme":
+        """Build the baseline (the slow part: once per panel set-up)."""
+        ruleset = ruleset or load_ruleset()
+        progress.step(5, tr("建立现状索引"))
+        return cls(baseline=build_baseline(layers, ruleset), ruleset=ruleset)
+
+    def update(self, layers: SchemeLayers, changes: Changes | None = None,
+               progress: Progress = SILENT) -> CheckResult:
+        """Recompute after an edit; ``layers`` holds the plan layers as they are now (edit buffer included)."""
+        changes = changes or Changes.everything()
+        first = self.plan is None or self.layers is None
+        if first:
+            changes = Changes.everything()
+        previous = self.plan
+        merged = self._merge_layers(layers, changes, first)
+        # Only the layers that changed are validated and indexed again; the others keep their index.
+        plan = build_plan(SchemeLayers(
+            units=merged.units, landuse=merged.landuse, unit_id_field=merged.unit_id_field,
+            projects=merged.projects if (first or changes.projects is not None) else None,
+            pbf_plan=merged.pbf_plan if (first or changes.pbf_plan is not None) else None,
+            udb_plan=merged.udb_plan if (first or changes.udb_plan is not None) else None), self.baseline, self.ruleset)
+        if previous is not None:
+            if changes.projects is None:  # reuse indexes of layers that did not change
+                plan.project_parts, plan.project_table, plan.projects = (previous.project_parts,
+                                                                         previous.project_table, previous.projects)
+            if changes.pbf_plan is None:
+                plan.pbf_plan = previous.pbf_plan
+                plan.township_pbf_cache = previous.township_pbf_cache
+            else:
+                plan.township_pbf_cache = self._surviving_township_cache(previous, changes.pbf_plan, merged)
+            if changes.udb_plan is None:
+                plan.udb_plan = previous.udb_plan
+        self.plan, self.layers = plan, merged
+        progress.step(20, tr("叠加分析"))
+        pieces = self._pieces_for(plan, merged, changes, progress)
+        progress.step(70, tr("统计指标"))
+        indicators = compute_indicators(self.baseline, plan, pieces, self.ruleset)
+        findings = evaluate(indicators)
+        progress.step(100, "")
+        return CheckResult(ruleset=self.ruleset, baseline=self.baseline, plan=plan, indicators=indicators,
+                           findings=findings, warnings=list(self.baseline.warnings) + list(plan.warnings))
+
+    # ------------------------------------------------------------------ internals
+    def _merge_layers(self, layers: SchemeLayers, changes: Changes, first: bool) -> SchemeLayers:
+        """The plan layers: new ones for what changed, the previous ones otherwise."""
+        old = self.layers if not first else layers
+
+        def pick(name, changed):
+            return getattr(layers, name) if (first or changed is not None) else getattr(old, name)
+
+        return SchemeLayers(units=layers.units if (first or changes.units) else old.units,
+                            landuse=self.baseline.landuse, unit_id_field=layers.unit_id_field,
+                            projects=pick("projects", changes.projects),
+                            pbf_plan=pick("pbf_plan", changes.pbf_plan),
+                            udb_plan=pick("udb_plan", changes.udb_plan))
+
+    def _dirty_boxes(self, changes: Changes, merged: SchemeLayers) -> tuple[list, bool]:
+        """Changed areas in the overlay CRS, and whether some change has no known area (then: all)."""
+        boxes, everywhere = [], False
+        for name in ("projects", "pbf_plan", "udb_plan"):
+            changed = getattr(changes, name)
+            if changed is None:
+                continue
+            if not changed:
+                everywhere = True
+                continue
+            layer = getattr(merged, name)
+            crs = layer.crs_wkt if layer is not None else self.baseline.frame.overlay_wkt
+            corners = np.array([shapely.box(*b) for b in changed], dtype=object)
+            boxes.extend(shapely.bounds(self.baseline.frame.ingest(corners, crs)).tolist())
+        return boxes, everywhere
+
+    def _pieces_for(self, plan: Plan, merged: SchemeLayers, changes: Changes, progress: Progress) -> Pieces:
+        boxes, everywhere = self._dirty_boxes(changes, merged)
+        dirty = [shapely.box(*b) for b in boxes]
+        keep = {}
+        stale = []
+        for position, (unit_id, geom) in enumerate(zip(plan.unit_ids, plan.units.geoms)):
+            cached = self._pieces.get(unit_id)
+            wkb = shapely.to_wkb(geom)
+            reusable = (cached is not None and cached.wkb == wkb and not everywhere
+                        and not any(shapely.intersects(shapely.box(*cached.bounds), box) for box in dirty))
+            if reusable:
+                keep[unit_id] = cached
+            else:
+                stale.append(position)
+        self.rebuilt_units = len(stale)
+        if stale:
+            fresh = build_pieces(self.baseline, plan, np.asarray(stale))
+            table = fresh.table
+            for position in stale:
+                unit_id = plan.unit_ids[position]
+                mask = (table["unit"] == position).to_numpy()
+                geom = plan.units.geoms[position]
+                keep[unit_id] = _UnitCache(wkb=shapely.to_wkb(geom), bounds=tuple(shapely.bounds(geom)),
+                                           pieces=Pieces(table=table[mask].reset_index(drop=True),
+                                                         geoms=fresh.geoms[mask]))
+        self._pieces = keep
+        ordered = []
+        for position, unit_id in enumerate(plan.unit_ids):
+            pieces = keep[unit_id].pieces
+            pieces.table["unit"] = position  # positions shift when units are added or deleted
+            ordered.append(pieces)
+        return Pieces.concat(ordered)
+
+    def _surviving_township_cache(self, previous: Plan, boxes: list, merged: SchemeLayers) -> dict:
+        if not boxes:
+            return {}
+        frame = self.baseline.frame
+        crs = merged.pbf_plan.crs_wkt if merged.pbf_plan is not None else frame.overlay_wkt
+        dirty = frame.ingest(np.array([shapely.box(*b) for b in boxes], dtype=object), crs)
+        return {code: value for code, value in previous.township_pbf_cache.items()
+                if not shapely.intersects(self.baseline.township_geometry(code), dirty).any()}
