@@ -22,6 +22,7 @@ class LandConsolidationPlugin:
         self.iface = iface
         self.provider = None
         self.actions = []
+        self.dock = None
         self.translator = install_translator(I18N_DIR)
 
     # ------------------------------------------------------------------ Processing
@@ -39,11 +40,32 @@ class LandConsolidationPlugin:
         self.initProcessing()
         if self.iface is None:
             return
+        panel = QAction(QIcon(icon_path()), tr("全域整治面板"), self.iface.mainWindow())
+        panel.setObjectName("landconsolidation_panel")
+        panel.setCheckable(True)
+        panel.setToolTip(tr("全域整治：绘制整治单元和子项目，实时查看耕地、永久基本农田指标和三线冲突"))
+        panel.toggled.connect(self.show_panel)
+        self._add_action(panel)
+        self.panel_action = panel
+
         check = QAction(QIcon(icon_path()), tr("合规性检查…"), self.iface.mainWindow())
         check.setObjectName("landconsolidation_checkunits")
         check.setToolTip(tr("全域整治：检查整治单元方案是否符合规则集"))
         check.triggered.connect(lambda: self.open_algorithm("landconsolidation:checkunits"))
         self._add_action(check)
+
+    def show_panel(self, visible: bool = True):
+        """Create the dock on first use and show or hide it."""
+        if self.dock is None:
+            from qgis.PyQt.QtCore import Qt
+
+            from .ui.dock import LandConsolidationDock
+
+            self.dock = LandConsolidationDock(self.iface, self.iface.mainWindow())
+            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.dock.visibilityChanged.connect(self.panel_action.setChecked)
+        self.dock.setVisible(visible)
+        return self.dock
 
     def _add_action(self, action: QAction) -> None:
         self.iface.addPluginToMenu(tr(MENU), action)
@@ -56,6 +78,11 @@ class LandConsolidationPlugin:
         execAlgorithmDialog(algorithm_id, {})
 
     def unload(self):
+        if self.dock is not None:
+            self.dock.shutdown()
+            self.iface.removeDockWidget(self.dock)
+            self.dock.deleteLater()
+            self.dock = None
         for action in self.actions:
             if self.iface is not None:
                 self.iface.removePluginMenu(tr(MENU), action)

@@ -41,6 +41,22 @@ class Changes:
     def everything(cls) -> "Changes":
         return cls(units=True, projects=[], pbf_plan=[], udb_plan=[])
 
+    @classmethod
+    def nothing(cls) -> "Changes":
+        return cls(units=False)
+
+    def merge(self, other: "Changes") -> "Changes":
+        """Both sets of changes (for edits made while a computation was cancelled)."""
+        def boxes(a, b):
+            if a is None:
+                return b
+            if b is None:
+                return a
+            return [] if (not a or not b) else a + b  # [] = anywhere
+
+        return Changes(units=self.units or other.units, projects=boxes(self.projects, other.projects),
+                       pbf_plan=boxes(self.pbf_plan, other.pbf_plan), udb_plan=boxes(self.udb_plan, other.udb_plan))
+
 
 @dataclass
 class _UnitCache:
@@ -91,13 +107,15 @@ class LiveScheme:
                 plan.township_pbf_cache = self._surviving_township_cache(previous, changes.pbf_plan, merged)
             if changes.udb_plan is None:
                 plan.udb_plan = previous.udb_plan
-        self.plan, self.layers = plan, merged
         progress.step(20, tr("叠加分析"))
-        pieces = self._pieces_for(plan, merged, changes, progress)
+        pieces, cache, rebuilt = self._pieces_for(plan, merged, changes)
         progress.step(70, tr("统计指标"))
         indicators = compute_indicators(self.baseline, plan, pieces, self.ruleset)
         findings = evaluate(indicators)
         progress.step(100, "")
+        # Commit only a finished update: a cancelled one leaves the previous state intact, so the
+        # caller can retry with the changes accumulated since the last finished update.
+        self.plan, self.layers, self._pieces, self.rebuilt_units = plan, merged, cache, rebuilt
         return CheckResult(ruleset=self.ruleset, baseline=self.baseline, plan=plan, indicators=indicators,
                            findings=findings, warnings=list(self.baseline.warnings) + list(plan.warnings))
 
@@ -131,7 +149,7 @@ class LiveScheme:
             boxes.extend(shapely.bounds(self.baseline.frame.ingest(corners, crs)).tolist())
         return boxes, everywhere
 
-    def _pieces_for(self, plan: Plan, merged: SchemeLayers, changes: Changes, progress: Progress) -> Pieces:
+    def _pieces_for(self, plan: Plan, merged: SchemeLayers, changes: Changes) -> tuple:
         boxes, everywhere = self._dirty_boxes(changes, merged)
         dirty = [shapely.box(*b) for b in boxes]
         keep = {}
@@ -145,7 +163,6 @@ class LiveScheme:
                 keep[unit_id] = cached
             else:
                 stale.append(position)
-        self.rebuilt_units = len(stale)
         if stale:
             fresh = build_pieces(self.baseline, plan, np.asarray(stale))
             table = fresh.table
@@ -156,13 +173,12 @@ class LiveScheme:
                 keep[unit_id] = _UnitCache(wkb=shapely.to_wkb(geom), bounds=tuple(shapely.bounds(geom)),
                                            pieces=Pieces(table=table[mask].reset_index(drop=True),
                                                          geoms=fresh.geoms[mask]))
-        self._pieces = keep
         ordered = []
         for position, unit_id in enumerate(plan.unit_ids):
             pieces = keep[unit_id].pieces
             pieces.table["unit"] = position  # positions shift when units are added or deleted
             ordered.append(pieces)
-        return Pieces.concat(ordered)
+        return Pieces.concat(ordered), keep, len(stale)
 
     def _surviving_township_cache(self, previous: Plan, boxes: list, merged: SchemeLayers) -> dict:
         if not boxes:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+import shapely.errors
 from shapely import STRtree
 
 # Pieces smaller than this (m², or its equivalent in the overlay CRS's units) are
@@ -34,6 +35,24 @@ def polygonal(geoms: np.ndarray) -> np.ndarray:
         parts = parts[np.isin(shapely.get_type_id(parts), [int(t) for t in _POLYGONAL])]
         geoms[i] = shapely.union_all(parts) if len(parts) else shapely.Polygon()
     return geoms
+
+
+def robust(operation, a, b, grid: float = 1e-6):
+    """``operation(a, b)`` vectorised; elements on which GEOS fails (e.g. "side location
+    conflict" where two boundaries meet at nearly, not exactly, the same point) are
+    retried one by one after snapping both to a fine grid (``grid`` in CRS units)."""
+    try:
+        return operation(a, b)
+    except shapely.errors.GEOSException:
+        a = np.broadcast_to(np.asarray(a, dtype=object), np.broadcast(a, b).shape)
+        b = np.broadcast_to(np.asarray(b, dtype=object), a.shape)
+        out = []
+        for left, right in zip(a, b):
+            try:
+                out.append(operation(left, right))
+            except shapely.errors.GEOSException:
+                out.append(operation(shapely.set_precision(left, grid), shapely.set_precision(right, grid)))
+        return np.asarray(out, dtype=type(out[0]) if out and isinstance(out[0], (bool, np.bool_)) else object)
 
 
 @dataclass
@@ -78,9 +97,9 @@ def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
 
     piece_idx, part_idx = parts.tree.query(pieces, predicate="intersects")
     # Neighbours that only share an edge contribute nothing: drop them before any cut.
-    interior = ~shapely.touches(parts.geoms[part_idx], pieces[piece_idx])
+    interior = ~robust(shapely.touches, parts.geoms[part_idx], pieces[piece_idx]).astype(bool)
     piece_idx, part_idx = piece_idx[interior], part_idx[interior]
-    inside_whole = shapely.contains(parts.geoms[part_idx], pieces[piece_idx])
+    inside_whole = robust(shapely.contains, parts.geoms[part_idx], pieces[piece_idx]).astype(bool)
     whole_piece = np.zeros(n, dtype=bool)
     whole_piece[piece_idx[inside_whole]] = True
     # A piece taken whole by one part needs no cut by its other (edge-touching) parts.
@@ -93,7 +112,7 @@ def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
     cross_piece = piece_idx[crossing]
     cross_part = part_idx[crossing]
     if len(cross_piece):
-        inter = polygonal(shapely.intersection(pieces[cross_piece], parts.geoms[cross_part]))
+        inter = polygonal(robust(shapely.intersection, pieces[cross_piece], parts.geoms[cross_part]))
         sources.append(cross_piece)
         part_ids.append(cross_part)
         geoms.append(inter)
@@ -131,7 +150,7 @@ def _remainders(pieces, cross_piece, cross_part, parts: PartIndex):
     for k in np.flatnonzero(~single):
         stop = starts[k + 1] if k + 1 < len(starts) else len(cross_piece)
         cutters[k] = shapely.union_all(parts.geoms[cross_part[starts[k]:stop]])
-    remainder = polygonal(shapely.difference(pieces[unique_pieces], cutters))
+    remainder = polygonal(robust(shapely.difference, pieces[unique_pieces], cutters))
     return unique_pieces, remainder
 
 
@@ -155,7 +174,7 @@ def interior_overlaps(geoms: np.ndarray, tolerance_m2: float) -> list[tuple[int,
     if len(pairs) == 0:
         return []
     pairs = np.unique(np.sort(pairs, axis=1), axis=0)
-    areas = shapely.area(shapely.intersection(geoms[pairs[:, 0]], geoms[pairs[:, 1]]))
+    areas = shapely.area(robust(shapely.intersection, geoms[pairs[:, 0]], geoms[pairs[:, 1]]))
     big = areas > tolerance_m2
     return [(int(i), int(j), float(a)) for (i, j), a in zip(pairs[big], areas[big])]
 

@@ -17,6 +17,9 @@ class Progress:
         self._report = report
         self._cancelled = cancelled
 
+    def is_cancelled(self) -> bool:
+        return self._cancelled is not None and bool(self._cancelled())
+
     def step(self, percent: float, text: str = "") -> None:
         """Report progress (0–100) and stop here if the caller cancelled."""
         if self._cancelled is not None and self._cancelled():

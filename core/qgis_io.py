@@ -15,6 +15,8 @@ import shapely
 from qgis.core import QgsFeatureRequest, QgsGeometry, QgsWkbTypes
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, QTime, QVariant
 
+from .errors import Cancelled
+from .i18n import tr
 from .layerdata import LayerData
 from .measure import crs_from
 
@@ -47,22 +49,26 @@ def _to_shapely_wkb(geometry: QgsGeometry) -> bytes | None:
 
 
 def read_features(source, name: str, fields=(), request: QgsFeatureRequest | None = None, crs=None,
-                  feedback=None, source_text: str = "") -> LayerData:
+                  feedback=None, source_text: str = "", layer_fields=None) -> LayerData:
     """Read a QGIS feature source (layer, Processing source) into ``LayerData``.
 
-    ``crs`` overrides the source's CRS (Processing sources know theirs as ``sourceCrs()``).
+    ``crs`` overrides the source's CRS (Processing sources know theirs as ``sourceCrs()``);
+    ``layer_fields`` gives the fields of sources that do not know them (a layer's
+    ``QgsVectorLayerFeatureSource``, the thread-safe snapshot the panel reads in a task).
     """
-    available = [f.name() for f in source.fields()]
-    mapping = field_map(source.fields(), fields)
+    all_fields = layer_fields if layer_fields is not None else source.fields()
+    available = [f.name() for f in all_fields]
+    mapping = field_map(all_fields, fields)
     request = QgsFeatureRequest(request) if request is not None else QgsFeatureRequest()
-    request.setSubsetOfAttributes(list(mapping.values()), source.fields())
-    crs = crs or (source.sourceCrs() if hasattr(source, "sourceCrs") else source.crs())
+    request.setSubsetOfAttributes(list(mapping.values()), all_fields)
+    if crs is None:
+        crs = source.sourceCrs() if hasattr(source, "sourceCrs") else source.crs()
     wkbs, fids = [], []
     columns = {key: [] for key in mapping}
     for count, feature in enumerate(source.getFeatures(request)):
         if feedback is not None and count % 2000 == 0:
-            if feedback.isCanceled():
-                break
+            if feedback.isCanceled():  # never hand on a half-read layer as if it were whole
+                raise Cancelled(tr("已取消。"))
         wkbs.append(_to_shapely_wkb(feature.geometry()))
         fids.append(feature.id())
         for key, actual in mapping.items():

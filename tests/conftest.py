@@ -57,7 +57,26 @@ def plugin_provider(qgis_processing):
 def pytest_sessionfinish(session, exitstatus):
     from plugin_session import unload_session_plugin
 
+    session.config._land_consolidation_status = int(exitstatus)
     try:
         unload_session_plugin()
     except Exception:  # noqa: BLE001 - QGIS may already be gone at the end of the session
         pass
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """End the process once pytest has reported, skipping Python's final clean-up.
+
+    QGIS objects that Processing or a module's fixtures kept alive are otherwise destroyed
+    after QgsApplication.exitQgis() has run, and PyQGIS then crashes the interpreter at exit
+    (a segmentation fault after "N passed"), which would turn a green run red.
+    """
+    import os
+    import sys
+
+    status = getattr(config, "_land_consolidation_status", None)
+    if status is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)

@@ -27,6 +27,8 @@ def sample_layers(sample_gpkg, qgis_processing):
     layers = {role: QgsVectorLayer(f"{sample_gpkg}|layername={name}", name, "ogr") for role, name in LAYERS.items()}
     for layer in layers.values():
         assert layer.isValid()
+        # The project owns them: an OGR layer freed by Python at module teardown crashes QGIS.
+        QgsProject.instance().addMapLayer(layer, False)
     return layers
 
 
@@ -64,8 +66,9 @@ def reference(sample_layers, measure):
 
     figures = defaultdict(float)
     pieces = _run("native:intersection", INPUT=landuse, OVERLAY=units, OVERLAY_FIELDS=["DYBH"])
+    # The prefix keeps the project's KCXS apart from the parcel's KCXS.
     changed = _run("native:intersection", INPUT=pieces, OVERLAY=sample_layers["projects"],
-                   OVERLAY_FIELDS=["GHDLBM", "KCXS"])
+                   OVERLAY_FIELDS=["GHDLBM", "KCXS"], OVERLAY_FIELDS_PREFIX="XM_")
     unchanged = _run("native:difference", INPUT=pieces, OVERLAY=sample_layers["projects"])
     for feature in pieces.getFeatures():
         total, main = booked(feature, measure(feature.geometry()))
@@ -76,8 +79,8 @@ def reference(sample_layers, measure):
             figures[("farmland_after", feature["DYBH"])] += booked(feature, measure(feature.geometry()))[1]
     for feature in changed.getFeatures():
         total, main = booked(feature, measure(feature.geometry()))
-        planned = feature["GHDLBM"]
-        kcxs = feature["KCXS"]
+        planned = feature["XM_GHDLBM"]
+        kcxs = feature["XM_KCXS"]
         if kcxs is not None and kcxs == kcxs and str(kcxs) != "NULL":
             after = total * (1 - float(kcxs))
         else:

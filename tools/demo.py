@@ -36,6 +36,10 @@ SCHEME = {
 }
 
 
+def pick(*names) -> dict:
+    return {name: SCHEME[name] for name in names}
+
+
 def run(algorithm: str, parameters: dict) -> dict:
     arguments = [str(QGIS_PROCESS), "--json", "run", algorithm, "--"]
     arguments += [f"{key}={value}" for key, value in parameters.items()]
@@ -55,10 +59,29 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     check_csv = out / "合规性核算表.csv"
-    conflicts = out / "冲突图斑.gpkg"
-    for stale in (check_csv, conflicts):
-        stale.unlink(missing_ok=True)
-    run("landconsolidation:checkunits", {**SCHEME, "OUTPUT": check_csv, "CONFLICTS": conflicts})
+    steps = [
+        ("landconsolidation:checkunits", SCHEME, {"OUTPUT": "合规性核算表.csv", "CONFLICTS": "冲突图斑.gpkg"}),
+        ("landconsolidation:landusestructure", pick("UNITS", "UNIT_ID_FIELD", "LANDUSE", "PROJECTS"),
+         {"OUTPUT": "土地利用结构调整表.csv"}),
+        ("landconsolidation:landuseflow", pick("UNITS", "UNIT_ID_FIELD", "LANDUSE", "PROJECTS"),
+         {"OUTPUT": "地类流向表.csv", "CHANGES": "地类变化图斑.gpkg"}),
+        ("landconsolidation:contiguouspatches", pick("UNITS", "UNIT_ID_FIELD", "PBF", "PBF_PLAN"),
+         {"OUTPUT": "集中连片片块.gpkg", "SUMMARY": "集中连片对比表.csv"}),
+        ("landconsolidation:controllineconflicts",
+         pick("UNITS", "UNIT_ID_FIELD", "LANDUSE", "PROJECTS", "PBF", "PBF_PLAN", "ECO_REDLINE", "UDB"),
+         {"OUTPUT": "三线冲突图斑.gpkg"}),
+        ("landconsolidation:pbfadjustment", pick("UNITS", "UNIT_ID_FIELD", "LANDUSE", "PBF", "PBF_PLAN", "TOWNSHIPS"),
+         {"OUTPUT": "永久基本农田调出调入.gpkg", "SUMMARY": "永久基本农田调整乡镇汇总.csv"}),
+        ("landconsolidation:potentialsurvey", pick("UNITS", "UNIT_ID_FIELD", "LANDUSE", "PBF", "UDB"),
+         {"OUTPUT": "整治潜力图斑.gpkg"}),
+        ("landconsolidation:exporttxt", {"INPUT": layer("XM")}, {"OUTPUT": "子项目坐标.txt"}),
+    ]
+    for algorithm, inputs, outputs in steps:
+        targets = {name: out / filename for name, filename in outputs.items()}
+        for target in targets.values():
+            target.unlink(missing_ok=True)
+        run(algorithm, {**inputs, **targets})
+        print(f"{algorithm.split(':')[1]}: " + "、".join(outputs.values()))
 
     with open(check_csv, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -1,0 +1,168 @@
+"""The dock panel under real edits (edit buffer, undo, commit, rollback): its rows always equal checkunits."""
+
+import time
+
+import pytest
+import shapely
+from qgis.core import QgsApplication, QgsGeometry, QgsPointXY, QgsProject
+
+import test_rules_ningbo as grid
+from builders import X0, Y0
+from land_consolidation.core.check import run_check
+from land_consolidation.core.qgis_io import read_features
+from land_consolidation.core.scheme import SchemeLayers
+from land_consolidation.core.validate import ROLES
+from qgis_layers import memory_layer
+
+ROLE_LAYERS = {"units": "DY", "landuse": "DLTB", "projects": "XM", "pbf": "YJJBNTTB", "pbf_plan": "YJJBNTTB_GH",
+               "eco": "STBHHX", "udb": "CZKFBJ"}
+
+
+@pytest.fixture()
+def project_layers(qgis_new_project):
+    scheme = grid.scheme([grid.project("DY02-01", "垦造耕地", "0101", grid.C(4, 2)),
+                          grid.project("DY01-01", "农村建设用地复垦", "0101", grid.C(2, 1))],
+                         [grid.C(*k) for k in grid.PBF_CELLS if k != (4, 1)] + [grid.R(4, 1, 4.9, 2)])
+    layers = {}
+    for role in ROLE_LAYERS:
+        layer = memory_layer(getattr(scheme, role))
+        QgsProject.instance().addMapLayer(layer)
+        layers[role] = layer
+    yield layers
+    QgsProject.instance().removeAllMapLayers()
+
+
+@pytest.fixture()
+def dock(qgis_iface, project_layers):
+    from land_consolidation.ui.dock import LandConsolidationDock
+
+    panel = LandConsolidationDock(qgis_iface)
+    yield panel
+    panel.shutdown()
+    panel.deleteLater()
+
+
+def wait_until_idle(controller, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        QgsApplication.processEvents()
+        if controller.idle and controller.result is not None:
+            return controller.result
+        time.sleep(0.01)
+    raise AssertionError("the live check did not settle")
+
+
+def reference(layers) -> object:
+    """checkunits' engine on the layers as they are now (uncommitted edits included)."""
+    data = {role: read_features(layer, layer.name(), ROLES[role].fields + (("DYBH",) if role == "units" else ()))
+            for role, layer in layers.items()}
+    return run_check(SchemeLayers(**data))
+
+
+def assert_panel_equals_check(dock, layers):
+    shown = wait_until_idle(dock.controller)
+    expected = reference(layers)
+    assert [(f.rule_id, f.scope_id, f.status) for f in shown.findings] == \
+           [(f.rule_id, f.scope_id, f.status) for f in expected.findings]
+    for mine, theirs in zip(shown.findings, expected.findings):
+        assert (mine.value is None) == (theirs.value is None)
+        if theirs.value is not None:
+            assert mine.value == pytest.approx(theirs.value, rel=1e-9, abs=1e-9), mine.rule_id
+    # What the planner sees: one tree row per visible finding, with the status mark and the value.
+    dock.shown_scope = dock.scopeCombo.currentData()
+    dock.scopeCombo.setCurrentIndex(0)
+    rows = [dock.rulesTree.topLevelItem(i) for i in range(dock.rulesTree.topLevelItemCount())]
+    assert len(rows) == len(shown.findings)
+    marks = {"pass": "✓", "fail": "✗", "not_applicable": "–"}
+    for row, finding in zip(rows, shown.findings):
+        assert row.text(0).startswith(marks[finding.status])
+        assert row.text(1) == finding.title
+    return shown
+
+
+def test_auto_detect_and_remember_in_project(dock, project_layers):
+    guessed = dock.auto_detect()
+    assert {role: layer.name() for role, layer in guessed.items()} == ROLE_LAYERS
+    assert dock.apply()
+    entry, ok = QgsProject.instance().readEntry("land_consolidation", "layers/landuse", "")
+    assert ok and entry == project_layers["landuse"].id()
+    dock.unitsLayer.setLayer(None)
+    assert dock.restore_from_project() and dock.unitsLayer.currentLayer() is project_layers["units"]
+
+
+def test_edits_update_the_panel_and_equal_checkunits(dock, project_layers):
+    dock.auto_detect()
+    dock.apply()
+    first = assert_panel_equals_check(dock, project_layers)
+    units, projects = project_layers["units"], project_layers["projects"]
+
+    # Move a vertex of DY01 (edit buffer, not committed): the panel switches to that unit.
+    units.startEditing()
+    fid = next(f.id() for f in units.getFeatures() if f["DYBH"] == "DY01")
+    x0 = X0 + 2.5 * grid.S
+    vertex = next(i for i, p in enumerate(units.getGeometry(fid).vertices()) if abs(p.x() - x0) < 1e-6)
+    assert units.moveVertex(x0 + 40.0, units.getGeometry(fid).vertexAt(vertex).y(), fid, vertex)
+    moved = assert_panel_equals_check(dock, project_layers)
+    assert dock.shown_scope == "DY01"  # the panel follows the unit under edit
+    assert moved.indicators.per_unit.loc["DY01", "area_m2"] > first.indicators.per_unit.loc["DY01", "area_m2"]
+    assert dock.controller.live.rebuilt_units == 1
+
+    # Undo the move: back to the first figures.
+    units.undoStack().undo()
+    undone = assert_panel_equals_check(dock, project_layers)
+    assert undone.indicators.per_unit.loc["DY01", "area_m2"] == pytest.approx(
+        first.indicators.per_unit.loc["DY01", "area_m2"], rel=1e-12)
+
+    # Add a 子项目 (农民集聚安置 on PBF in DY02), then delete one, then roll back.
+    projects.startEditing()
+    from qgis.core import QgsFeature
+
+    feature = QgsFeature(projects.fields())
+    feature.setGeometry(QgsGeometry.fromWkt(grid.STRIP_P3.wkt))
+    feature.setAttribute("XMBH", "DY02-02")
+    feature.setAttribute("XMLX", "农民集聚安置")
+    feature.setAttribute("GHDLBM", "0702")
+    assert projects.addFeature(feature)
+    added = assert_panel_equals_check(dock, project_layers)
+    assert added.indicators.per_unit.loc["DY02", "construction_new_m2"] > 0
+    victim = next(f.id() for f in projects.getFeatures() if f["XMBH"] == "DY01-01")
+    assert projects.deleteFeature(victim)
+    assert_panel_equals_check(dock, project_layers)
+    assert projects.rollBack()
+    rolled_back = assert_panel_equals_check(dock, project_layers)
+    assert rolled_back.indicators.per_unit.loc["DY02", "construction_new_m2"] == 0
+
+    # Commit the unit layer's (undone) edit session.
+    assert units.commitChanges()
+    assert_panel_equals_check(dock, project_layers)
+
+
+def test_a_burst_of_edits_shows_only_the_last_state(dock, project_layers):
+    dock.auto_detect()
+    dock.apply()
+    wait_until_idle(dock.controller)
+    units = project_layers["units"]
+    units.startEditing()
+    fid = next(f.id() for f in units.getFeatures() if f["DYBH"] == "DY02")
+    for step in range(1, 6):  # five moves in quick succession, no waiting in between
+        units.changeGeometry(fid, QgsGeometry.fromWkt(grid.R(3, 0, 6 - 0.1 * step, 4).wkt))
+    shown = assert_panel_equals_check(dock, project_layers)
+    assert shown.indicators.per_unit.loc["DY02", "area_m2"] == pytest.approx(
+        grid.a(grid.R(3, 0, 5.5, 4)), rel=1e-7)
+    units.rollBack()
+
+
+def test_sketch_preview_shows_figures_before_the_polygon_is_finished(dock, project_layers):
+    dock.auto_detect()
+    dock.apply()
+    wait_until_idle(dock.controller)
+    sketch = QgsGeometry.fromPolygonXY([[QgsPointXY(X0 + 0, Y0 + 0), QgsPointXY(X0 + 90, Y0),
+                                         QgsPointXY(X0 + 90, Y0 + 90), QgsPointXY(X0, Y0)]])
+    dock.controller.preview("units", sketch)
+    shown = wait_until_idle(dock.controller)
+    assert "（绘制中）" in shown.indicators.per_unit.index
+    # A 90 m square west of DY01 (which starts at 100 m): all of it is the sketched unit.
+    expected = grid.a(shapely.from_wkt(sketch.asWkt()))
+    assert shown.indicators.per_unit.loc["（绘制中）", "area_m2"] == pytest.approx(expected, rel=1e-6)
+    dock.controller.preview("units", None)
+    assert "（绘制中）" not in wait_until_idle(dock.controller).indicators.per_unit.index

@@ -1,0 +1,56 @@
+"""Which project layer plays which role: guessed from names planners and survey data use.
+
+Matching looks at the layer's name and the table name in its source (``layername=…``),
+case-insensitively; more specific names (YJJBNTTB_GH before YJJBNTTB) win.
+"""
+
+from __future__ import annotations
+
+import re
+
+# role -> name patterns (regular expressions on the whole token), most specific roles first.
+ROLE_PATTERNS = (
+    ("pbf_plan", (r"YJJBNTTB_?GH", r"GH_?YJJBNTTB", r"规划永久基本农田", r"永久基本农田.*规划", r"PBF_?PLAN")),
+    ("udb_plan", (r"CZKFBJ_?GH", r"GH_?CZKFBJ", r"规划城镇开发边界", r"UDB_?PLAN")),
+    ("pbf", (r"YJJBNTTB", r"YJJBNT", r"永久基本农田", r"基本农田")),
+    ("eco", (r"STBHHX", r"生态保护红线", r"生态红线")),
+    ("udb", (r"CZKFBJ", r"城镇开发边界")),
+    ("townships", (r"XZQ", r"XZQJX", r"乡镇", r"行政区")),
+    ("landuse", (r"DLTB", r"地类图斑", r"三调", r"变更调查")),
+    ("units", (r"DY", r"ZZDY", r"整治单元", r"单元")),
+    ("projects", (r"XM", r"ZXM", r"子项目", r"项目")),
+)
+
+
+def layer_keys(name: str, source: str) -> list:
+    """Names to match for a layer: its own name and the table named in its source."""
+    keys = [name]
+    match = re.search(r"layername=([^|]+)", source or "")
+    if match:
+        keys.append(match.group(1))
+    return [k.strip() for k in keys if k]
+
+
+def guess_roles(layers) -> dict:
+    """role -> layer for ``layers`` (objects with ``name()`` and ``source()``); each layer used once."""
+    chosen = {}
+    used = set()
+    for role, patterns in ROLE_PATTERNS:
+        for exact in (True, False):
+            for layer in layers:
+                if id(layer) in used or role in chosen:
+                    continue
+                keys = layer_keys(layer.name(), layer.source())
+                if any(_matches(p, k, exact) for p in patterns for k in keys):
+                    chosen[role] = layer
+                    used.add(id(layer))
+    return chosen
+
+
+def _matches(pattern: str, key: str, exact: bool) -> bool:
+    flags = re.IGNORECASE
+    if exact:
+        return re.fullmatch(pattern, key, flags) is not None
+    if pattern.isascii():  # Latin codes only as whole words: "DY" must not match "study"
+        pattern = r"(?<![A-Za-z])" + pattern + r"(?![A-Za-z])"
+    return re.search(pattern, key, flags) is not None

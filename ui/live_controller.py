@@ -1,0 +1,344 @@
+"""Keeps the panel's figures current: layer edit signals → debounced, cancellable QgsTask → engine.
+
+The controller listens to the plan layers (units, 子项目, planned PBF, planned UDB) —
+features added, deleted, geometry or attribute changed, undo/redo, commit, rollback —
+and records *what* changed and where. Bursts are debounced; the computation runs in a
+``QgsTask`` on a snapshot of each layer (``QgsVectorLayerFeatureSource``, which includes
+the uncommitted edit buffer) and is cancelled by the next edit; a result older than the
+latest edit is never shown. The numbers come from ``core.live.LiveScheme``, the same
+engine as ``checkunits``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from qgis.core import (
+    QgsApplication,
+    QgsGeometry,
+    QgsTask,
+    QgsVectorLayer,
+    QgsVectorLayerFeatureSource,
+)
+from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
+
+from ..core.errors import Cancelled, LandConsolidationError
+from ..core.i18n import tr
+from ..core.live import Changes, LiveScheme
+from ..core.progress import Progress
+from ..core.qgis_io import read_features
+from ..core.ruleset import load_ruleset
+from ..core.scheme import SchemeLayers
+from ..core.validate import ROLES
+
+PLAN_ROLES = ("units", "projects", "pbf_plan", "udb_plan")
+BASELINE_ROLES = ("landuse", "pbf", "eco", "udb", "townships")
+DEBOUNCE_MS = 120
+SKETCH_ID = "（绘制中）"
+
+
+class _Snapshot:
+    """A thread-safe copy of a layer (edit buffer included) and what is needed to read it."""
+
+    def __init__(self, layer: QgsVectorLayer, role: str, extra_fields=()):
+        self.name = layer.name()
+        self.source = QgsVectorLayerFeatureSource(layer)
+        self.fields = layer.fields()
+        self.crs = layer.crs()
+        self.wanted = ROLES[role].fields + tuple(extra_fields)
+        self.text = layer.source()
+
+    def read(self, cancelled):
+        class _Feedback:
+            isCanceled = staticmethod(cancelled)
+
+        return read_features(self.source, self.name, self.wanted, crs=self.crs, feedback=_Feedback(),
+                             source_text=self.text, layer_fields=self.fields)
+
+
+class _LiveTask(QgsTask):
+    """Runs one engine update off the main thread."""
+
+    def __init__(self, job, on_done):
+        super().__init__(tr("全域整治：实时核算"), QgsTask.CanCancel)
+        self.job = job
+        self.on_done = on_done
+        self.result = None
+        self.error = None
+        self.cancelled_by_user = False
+
+    def run(self):
+        try:
+            self.result = self.job(Progress(report=lambda p, _t: self.setProgress(max(0.0, p)),
+                                            cancelled=self.isCanceled))
+            return True
+        except Cancelled:
+            self.cancelled_by_user = True
+            return False
+        except LandConsolidationError as error:
+            self.error = str(error)
+            return False
+        except Exception as error:  # noqa: BLE001 - shown to the planner, never a crash of QGIS
+            self.error = tr("计算出错：{error}").format(error=error)
+            return False
+
+    def finished(self, ok):
+        self.on_done(self, ok)
+
+
+class LiveController(QObject):
+    resultReady = pyqtSignal(object)  # CheckResult
+    statusChanged = pyqtSignal(str)
+    errorRaised = pyqtSignal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.layers = {}
+        self.unit_id_field = "DYBH"
+        self.ruleset = load_ruleset()
+        self.live = None
+        self.result = None
+        self.last_elapsed_ms = None
+        self._pending = Changes.nothing()
+        self._inflight = None
+        self._task = None
+        self._generation = 0
+        self._sketch = None  # (role, QgsGeometry, attributes)
+        self._bounds = {}  # role -> {fid: (xmin, ymin, xmax, ymax)} of the last read, for deletions
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.schedule)
+
+    # ------------------------------------------------------------------ set-up
+    def configure(self, layers: dict, unit_id_field: str = "DYBH", ruleset_path: str = "") -> None:
+        """Use these layers (role → QgsVectorLayer or None); builds the baseline synchronously."""
+        self.disconnect_layers()
+        self.layers = {role: layer for role, layer in layers.items() if layer is not None}
+        self.unit_id_field = unit_id_field or "DYBH"
+        self.ruleset = load_ruleset(ruleset_path or None)
+        missing = [r for r in ("units", "landuse") if r not in self.layers]
+        if missing:
+            raise LandConsolidationError(tr("请先选择图层：{roles}").format(
+                roles="、".join(tr(ROLES[r].label) for r in missing)))
+        self.statusChanged.emit(tr("正在建立现状索引…"))
+        started = time.perf_counter()
+        baseline = SchemeLayers(**{role: _Snapshot(self.layers[role], role).read(lambda: False)
+                                   for role in BASELINE_ROLES if role in self.layers})
+        self.live = LiveScheme.open(baseline, self.ruleset)
+        self.open_elapsed_ms = (time.perf_counter() - started) * 1000
+        for role in PLAN_ROLES:
+            if role in self.layers:
+                self._connect(role, self.layers[role])
+        self._pending = Changes.everything()
+        self.schedule()
+
+    def disconnect_layers(self) -> None:
+        for role, layer in list(self.layers.items()):
+            if role in PLAN_ROLES:
+                for signal, slot in self._slots(role):
+                    try:
+                        getattr(layer, signal).disconnect(slot)
+                    except (TypeError, RuntimeError):
+                        pass
+        self.cancel()
+
+    def _slots(self, role):
+        if not hasattr(self, "_slot_cache"):
+            self._slot_cache = {}
+        if role not in self._slot_cache:
+            self._slot_cache[role] = [
+                ("featureAdded", lambda fid, r=role: self.on_feature(r, fid, added=True)),
+                ("featureDeleted", lambda fid, r=role: self.on_feature(r, fid, deleted=True)),
+                ("geometryChanged", lambda fid, geometry, r=role: self.on_feature(r, fid, geometry=geometry)),
+                ("attributeValueChanged", lambda fid, _i, _v, r=role: self.on_feature(r, fid)),
+                ("afterRollBack", lambda r=role: self.on_layer(r)),
+                ("afterCommitChanges", lambda r=role: self.on_layer(r)),
+                ("dataChanged", lambda r=role: self.on_data_changed(r)),
+            ]
+        return self._slot_cache[role]
+
+    def _connect(self, role, layer):
+        for signal, slot in self._slots(role):
+            getattr(layer, signal).connect(slot)
+
+    # ------------------------------------------------------------------ edits
+    def on_feature(self, role, fid, added=False, deleted=False, geometry=None):
+        """Record what an edit touched: the unit layer as a whole, other layers by area."""
+        if role == "units":
+            self.note(Changes(units=True))
+            return
+        boxes = []
+        previous = self._bounds.get(role, {}).get(fid)
+        if previous is not None:
+            boxes.append(previous)
+        if not deleted:
+            if geometry is None:
+                feature = self.layers[role].getFeature(fid)
+                geometry = feature.geometry() if feature.isValid() else None
+            if geometry is not None and not geometry.isEmpty():
+                box = geometry.boundingBox()
+                boxes.append((box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()))
+        self.note(Changes(units=False, **{role: boxes or []}))
+
+    def on_layer(self, role):
+        """Commit or rollback: fids and geometries may all have changed; recompute that layer everywhere."""
+        self.note(Changes(units=True) if role == "units" else Changes(units=False, **{role: []}))
+
+    def on_data_changed(self, role):
+        # Emitted for every edit too; only act when nothing more specific was recorded (e.g. provider reload).
+        if not self._timer.isActive() and self._task is None:
+            self.on_layer(role)
+
+    def note(self, changes: Changes) -> None:
+        self._pending = self._pending.merge(changes)
+        self._generation += 1
+        self.statusChanged.emit(tr("已修改，正在重新核算…"))
+        self._timer.start()
+
+    # ------------------------------------------------------------------ sketch preview
+    def preview(self, role: str, geometry: QgsGeometry | None, attributes: dict | None = None) -> None:
+        """Figures for a polygon still being drawn (not yet in the layer); None ends the preview."""
+        old = self._sketch
+        self._sketch = (role, QgsGeometry(geometry), dict(attributes or {})) if geometry is not None else None
+        touched = [s for s in (old, self._sketch) if s is not None]
+        for sketch_role, sketch_geometry, _ in touched:
+            if sketch_role == "units":
+                self.note(Changes(units=True))
+            else:
+                box = sketch_geometry.boundingBox()
+                self.note(Changes(units=False, **{sketch_role: [(box.xMinimum(), box.yMinimum(),
+                                                                  box.xMaximum(), box.yMaximum())]}))
+
+    # ------------------------------------------------------------------ computing
+    def schedule(self) -> None:
+        """Start a computation for the pending changes (cancelling a running one first)."""
+        if self.live is None:
+            return
+        if self._task is not None:
+            self._task.cancel()  # its finished() starts the next one
+            return
+        job = self._job()
+        self._task = _LiveTask(job, self._finished)
+        self._task_generation = self._generation
+        QgsApplication.taskManager().addTask(self._task)
+
+    def compute_now(self):
+        """The same computation, synchronously (tests and the benchmark drive this)."""
+        self._timer.stop()
+        job = self._job()
+        started = time.perf_counter()
+        try:
+            result = job(Progress())
+        except LandConsolidationError as error:
+            self._pending = self._inflight.merge(self._pending)
+            self._inflight = None
+            self.errorRaised.emit(str(error))
+            return None
+        self.last_elapsed_ms = (time.perf_counter() - started) * 1000
+        self._inflight = None
+        self._publish(result)
+        return result
+
+    def _job(self):
+        changes, self._pending = self._pending, Changes.nothing()
+        self._inflight = changes
+        snapshots = {}
+        for role in PLAN_ROLES:
+            if role not in self.layers:
+                continue
+            if role == "units" or getattr(changes, role) is not None or self._sketch_role() == role:
+                extra = (self.unit_id_field,) if role == "units" else ()
+                snapshots[role] = _Snapshot(self.layers[role], role, extra)
+        sketch = self._sketch
+        live = self.live
+        unit_id_field = self.unit_id_field
+
+        def job(progress):
+            started = time.perf_counter()
+            data = {role: snapshot.read(progress.is_cancelled) for role, snapshot in snapshots.items()}
+            if sketch is not None:
+                data[sketch[0]] = _with_sketch(data.get(sketch[0]), sketch, unit_id_field)
+            layers = SchemeLayers(unit_id_field=unit_id_field, **data)
+            result = live.update(layers, changes, progress)
+            result.elapsed_ms = (time.perf_counter() - started) * 1000
+            result.bounds = {role: _bounds_by_fid(layer) for role, layer in data.items() if layer is not None}
+            return result
+
+        return job
+
+    def _sketch_role(self):
+        return self._sketch[0] if self._sketch is not None else None
+
+    def _finished(self, task, ok):
+        self._task = None
+        if getattr(self, "_closed", False):
+            return
+        if ok and task.result is not None:
+            self._inflight = None
+            if self._task_generation == self._generation:
+                self.last_elapsed_ms = task.result.elapsed_ms
+                self._publish(task.result)
+            # else: an edit came in meanwhile; its own computation follows and this result is dropped.
+        else:
+            self._pending = (self._inflight or Changes.nothing()).merge(self._pending)
+            self._inflight = None
+            if task.error:
+                self.statusChanged.emit(task.error)
+                self.errorRaised.emit(task.error)
+        if self._pending != Changes.nothing() and not self._timer.isActive():
+            self.schedule()
+
+    def _publish(self, result):
+        for role, bounds in getattr(result, "bounds", {}).items():
+            self._bounds[role] = bounds
+        self.result = result
+        counts = result.counts()
+        self.statusChanged.emit(tr("已更新（{ms:.0f} 毫秒）：符合 {p}，不符合 {f}，不适用 {n}").format(
+            ms=getattr(result, "elapsed_ms", 0.0), p=counts["pass"], f=counts["fail"], n=counts["not_applicable"]))
+        self.resultReady.emit(result)
+
+    @property
+    def idle(self) -> bool:
+        return self._task is None and not self._timer.isActive() and self._pending == Changes.nothing()
+
+    def cancel(self) -> None:
+        self._timer.stop()
+        if self._task is not None:
+            self._task.cancel()
+
+    def shutdown(self) -> None:
+        """Stop listening and computing, and wait for a running task (before the panel goes away)."""
+        self._closed = True
+        self.disconnect_layers()
+        task = self._task
+        if task is not None:
+            task.waitForFinished(10000)
+        QgsApplication.processEvents()  # deliver the task's finished() while this object still exists
+
+
+def _bounds_by_fid(layer) -> dict:
+    import shapely
+
+    bounds = shapely.bounds(layer.geoms)
+    return {int(fid): tuple(b) for fid, b in zip(layer.fids, bounds)}
+
+
+def _with_sketch(layer, sketch, unit_id_field):
+    """The layer plus the polygon being drawn, as one more feature (fid -1)."""
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    role, geometry, attributes = sketch
+    geom = shapely.from_wkb(bytes(geometry.asWkb()))
+    row = dict(attributes)
+    if role == "units":
+        row.setdefault(unit_id_field, SKETCH_ID)
+    if layer is None:  # nothing to add the sketch to (the dock only offers sketching on chosen layers)
+        return None
+    attrs = pd.concat([layer.attrs, pd.DataFrame([row])], ignore_index=True)
+    return type(layer)(name=layer.name, geoms=np.append(layer.geoms, geom), attrs=attrs,
+                       fids=np.append(layer.fids, -1), crs_wkt=layer.crs_wkt, source=layer.source,
+                       available_fields=layer.available_fields)
+
