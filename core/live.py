@@ -23,9 +23,20 @@ from .check import CheckResult
 from .evaluate import evaluate
 from .i18n import tr
 from .indicators import compute_indicators
+from .overlay import SLIVER_AREA_M2, polygonal, robust
 from .progress import SILENT, Progress
 from .ruleset import Ruleset, load_ruleset
-from .scheme import Baseline, Pieces, Plan, SchemeLayers, build_baseline, build_pieces, build_plan
+from .scheme import (
+    Baseline,
+    Pieces,
+    Plan,
+    SchemeLayers,
+    book_areas,
+    build_baseline,
+    build_pieces,
+    build_plan,
+    overlay_areas,
+)
 
 
 @dataclass
@@ -154,13 +165,17 @@ class LiveScheme:
         dirty = [shapely.box(*b) for b in boxes]
         keep = {}
         stale = []
+        patched = 0
         for position, (unit_id, geom) in enumerate(zip(plan.unit_ids, plan.units.geoms)):
             cached = self._pieces.get(unit_id)
             wkb = shapely.to_wkb(geom)
-            reusable = (cached is not None and cached.wkb == wkb and not everywhere
-                        and not any(shapely.intersects(shapely.box(*cached.bounds), box) for box in dirty))
-            if reusable:
+            clean = (cached is not None and not everywhere
+                     and not any(shapely.intersects(shapely.box(*cached.bounds), box) for box in dirty))
+            if clean and cached.wkb == wkb:
                 keep[unit_id] = cached
+            elif clean:  # only the unit's outline moved: redo the pieces where it moved
+                keep[unit_id] = self._reshaped(cached, geom, wkb, position, plan)
+                patched += 1
             else:
                 stale.append(position)
         if stale:
@@ -178,7 +193,33 @@ class LiveScheme:
             pieces = keep[unit_id].pieces
             pieces.table["unit"] = position  # positions shift when units are added or deleted
             ordered.append(pieces)
-        return Pieces.concat(ordered), keep, len(stale)
+        return Pieces.concat(ordered), keep, len(stale) + patched
+
+    def _reshaped(self, cached: "_UnitCache", geom, wkb: bytes, position: int, plan: Plan) -> "_UnitCache":
+        """A unit's pieces after its outline changed: pieces cut back where the unit shrank,
+        new pieces overlaid where it grew, the rest reused (cost follows the edit, not the unit)."""
+        frame = self.baseline.frame
+        sliver = frame.square_metres_to_units(SLIVER_AREA_M2)
+        old = shapely.from_wkb(cached.wkb)
+        removed = polygonal(robust(shapely.difference, np.array([old], dtype=object), geom))[0]
+        added = polygonal(robust(shapely.difference, np.array([geom], dtype=object), old))[0]
+        table = cached.pieces.table.copy()
+        geoms = cached.pieces.geoms.copy()
+        if not shapely.is_empty(removed) and shapely.area(removed) > sliver:
+            shapely.prepare(removed)
+            hit = np.flatnonzero(shapely.intersects(removed, geoms) & ~shapely.touches(removed, geoms))
+            if len(hit):
+                geoms[hit] = polygonal(robust(shapely.intersection, geoms[hit], geom))
+                table.loc[hit, "area_m2"] = frame.areas(geoms[hit])
+                alive = shapely.area(geoms) > sliver
+                table, geoms = table[alive].reset_index(drop=True), geoms[alive]
+        parts = [Pieces(table=table, geoms=geoms)]
+        if not shapely.is_empty(added) and shapely.area(added) > sliver:
+            parts.append(overlay_areas(self.baseline, plan, np.array([added], dtype=object), np.array([position])))
+        pieces = Pieces.concat(parts)
+        pieces.table["unit"] = position
+        book_areas(pieces.table, self.baseline, plan)
+        return _UnitCache(wkb=wkb, bounds=tuple(shapely.bounds(geom)), pieces=pieces)
 
     def _surviving_township_cache(self, previous: Plan, boxes: list, merged: SchemeLayers) -> dict:
         if not boxes:

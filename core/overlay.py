@@ -23,16 +23,23 @@ SLIVER_AREA_M2 = 1e-6
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 
+_POLYGON_IDS = np.array([int(t) for t in _POLYGONAL])
+_COLLECTION_ID = int(shapely.GeometryType.GEOMETRYCOLLECTION)
+
+
 def polygonal(geoms: np.ndarray) -> np.ndarray:
     """Keep only the polygonal part of each geometry (overlays may add lines and points)."""
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
         return geoms
     types = shapely.get_type_id(geoms)
-    mixed = np.flatnonzero(~np.isin(types, [int(t) for t in _POLYGONAL]) & ~shapely.is_empty(geoms))
-    for i in mixed:
+    lower = ~np.isin(types, _POLYGON_IDS) & (types != _COLLECTION_ID)
+    if lower.any():  # lines and points where neighbours only touch: nothing polygonal
+        geoms = geoms.copy()
+        geoms[lower] = shapely.Polygon()
+    for i in np.flatnonzero(types == _COLLECTION_ID):
         parts = shapely.get_parts(geoms[i])
-        parts = parts[np.isin(shapely.get_type_id(parts), [int(t) for t in _POLYGONAL])]
+        parts = parts[np.isin(shapely.get_type_id(parts), _POLYGON_IDS)]
         geoms[i] = shapely.union_all(parts) if len(parts) else shapely.Polygon()
     return geoms
 
@@ -96,18 +103,22 @@ def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
         return Cut(np.arange(n), np.full(n, -1), pieces, shapely.area(pieces))
 
     piece_idx, part_idx = parts.tree.query(pieces, predicate="intersects")
-    # Neighbours that only share an edge contribute nothing: drop them before any cut.
-    interior = ~robust(shapely.touches, parts.geoms[part_idx], pieces[piece_idx]).astype(bool)
-    piece_idx, part_idx = piece_idx[interior], part_idx[interior]
+    # Whole containment either way needs no geometry operation: a piece inside one part
+    # is taken as it is (and needs no cut by its other, edge-touching, parts); a part
+    # inside the piece is taken as it is. Only pairs crossing each other are intersected.
     inside_whole = robust(shapely.contains, parts.geoms[part_idx], pieces[piece_idx]).astype(bool)
     whole_piece = np.zeros(n, dtype=bool)
     whole_piece[piece_idx[inside_whole]] = True
-    # A piece taken whole by one part needs no cut by its other (edge-touching) parts.
-    crossing = ~inside_whole & ~whole_piece[piece_idx]
+    open_pairs = ~inside_whole & ~whole_piece[piece_idx]
+    shapely.prepare(pieces)
+    part_inside = np.zeros(len(piece_idx), dtype=bool)
+    part_inside[open_pairs] = robust(shapely.contains, pieces[piece_idx[open_pairs]],
+                                     parts.geoms[part_idx[open_pairs]]).astype(bool)
+    crossing = open_pairs & ~part_inside
 
-    sources = [piece_idx[inside_whole]]
-    part_ids = [part_idx[inside_whole]]
-    geoms = [pieces[piece_idx[inside_whole]]]
+    sources = [piece_idx[inside_whole], piece_idx[part_inside]]
+    part_ids = [part_idx[inside_whole], part_idx[part_inside]]
+    geoms = [pieces[piece_idx[inside_whole]], parts.geoms[part_idx[part_inside]]]
 
     cross_piece = piece_idx[crossing]
     cross_part = part_idx[crossing]
@@ -118,13 +129,20 @@ def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
         geoms.append(inter)
 
     if keep_outside:
+        # What a piece keeps outside every part is cut out only where the parts do not
+        # cover it all (a unit inside the survey's coverage has no remainder to compute).
+        covered = np.bincount(np.concatenate(sources), minlength=n,
+                              weights=shapely.area(np.concatenate([np.asarray(g, dtype=object) for g in geoms])))
+        piece_area = shapely.area(pieces)
+        uncovered = (piece_area - covered) > np.maximum(min_area, 1e-9 * piece_area)
         untouched = np.setdiff1d(np.arange(n), piece_idx, assume_unique=False)
         untouched = untouched[~whole_piece[untouched]]
         sources.append(untouched)
         part_ids.append(np.full(len(untouched), -1))
         geoms.append(pieces[untouched])
-        if len(cross_piece):
-            remainder_src, remainder = _remainders(pieces, cross_piece, cross_part, parts)
+        candidates = np.isin(piece_idx, np.flatnonzero(uncovered & ~whole_piece))
+        if candidates.any():
+            remainder_src, remainder = _remainders(pieces, piece_idx[candidates], part_idx[candidates], parts)
             sources.append(remainder_src)
             part_ids.append(np.full(len(remainder_src), -1))
             geoms.append(remainder)

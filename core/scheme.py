@@ -361,10 +361,17 @@ def build_pieces(baseline: Baseline, plan: Plan, unit_positions=None) -> Pieces:
     if unit_positions is None:
         unit_positions = np.arange(len(plan.units))
     unit_positions = np.asarray(unit_positions, dtype=np.int64)
+    return overlay_areas(baseline, plan, plan.units.geoms[unit_positions], unit_positions)
+
+
+def overlay_areas(baseline: Baseline, plan: Plan, geoms: np.ndarray, unit_positions: np.ndarray) -> Pieces:
+    """Overlay polygons (units, or parts of units) with every other layer; ``unit_positions[i]``
+    is the unit that ``geoms[i]`` belongs to."""
+    unit_positions = np.asarray(unit_positions, dtype=np.int64)
     if len(unit_positions) == 0:
         return Pieces.concat([])
 
-    step = baseline.cut(plan.units.geoms[unit_positions], baseline.parcels)
+    step = baseline.cut(np.asarray(geoms, dtype=object), baseline.parcels)
     unit = unit_positions[step.source]
     parcel = step.part
     geoms = step.geoms
@@ -397,11 +404,11 @@ def build_pieces(baseline: Baseline, plan: Plan, unit_positions=None) -> Pieces:
                           "project": project, "area_m2": areas})
     for name in FLAG_LAYERS:
         table["in_" + name] = flags[name]
-    _book_areas(table, baseline, plan)
+    book_areas(table, baseline, plan)
     return Pieces(table=table, geoms=geoms)
 
 
-def _book_areas(table: pd.DataFrame, baseline: Baseline, plan: Plan) -> None:
+def book_areas(table: pd.DataFrame, baseline: Baseline, plan: Plan) -> None:
     """Class and booked areas before and after the plan, per piece (三调 convention)."""
     parcels = baseline.parcel_table
     parcel = table["parcel"].to_numpy()

@@ -4,6 +4,7 @@ and it overlays again only the units an edit touches."""
 import pytest
 
 import test_rules_ningbo as grid
+from builders import X0, Y0
 from land_consolidation.core.check import run_check
 from land_consolidation.core.live import Changes, LiveScheme
 from land_consolidation.core.scheme import SchemeLayers
@@ -50,6 +51,19 @@ def test_every_edit_equals_a_full_check(scheme):
     assert_same(live.update(layers, Changes(units=True)), layers)
     assert live.rebuilt_units == 1
 
+    # Reshape DY02: it shrinks on one side and grows a notch on another; only the moved outline is redone.
+    from shapely.geometry import Polygon
+
+    x, y, c = X0, Y0, grid.S
+    reshaped = Polygon([(x + 3 * c, y), (x + 5.5 * c, y), (x + 5.5 * c, y + 4 * c), (x + 3 * c, y + 4 * c),
+                        (x + 3 * c, y + 2.2 * c), (x + 2.8 * c, y + 2.2 * c), (x + 2.8 * c, y + 1.8 * c),
+                        (x + 3 * c, y + 1.8 * c)])
+    units = grid.layer("DY", [grid.R(0.5, 0, 2.7, 4), reshaped], [{"DYBH": "DY01", "DYMC": "甲"},
+                                                                   {"DYBH": "DY02", "DYMC": "乙"}])
+    layers = _plan(scheme, units=units)
+    assert_same(live.update(layers, Changes(units=True)), layers)
+    assert live.rebuilt_units == 1
+
     # A new 子项目 in DY02 (its box is the changed area): only DY02 again.
     projects = grid.layer("XM", [grid.C(4, 2), grid.C(2, 1), grid.STRIP_P3],
                           [{"XMBH": "DY02-01", "XMLX": "垦造耕地", "GHDLBM": "0101"},
@@ -68,12 +82,12 @@ def test_every_edit_equals_a_full_check(scheme):
     assert result.finding("pbf_adjustment_share", grid.A).value > 0
 
     # Add a unit, then delete one: positions shift, figures still equal a full check.
-    units = grid.layer("DY", [grid.R(0.5, 0, 2.7, 4), grid.UNITS[1], grid.R(0, 0, 0.4, 1)],
+    units = grid.layer("DY", [grid.R(0.5, 0, 2.7, 4), reshaped, grid.R(0, 0, 0.4, 1)],
                        [{"DYBH": "DY01"}, {"DYBH": "DY02"}, {"DYBH": "DY03"}])
     layers = _plan(layers, units=units)
     assert_same(live.update(layers, Changes(units=True)), layers)
     assert live.rebuilt_units == 1
-    units = grid.layer("DY", [grid.UNITS[1], grid.R(0, 0, 0.4, 1)], [{"DYBH": "DY02"}, {"DYBH": "DY03"}])
+    units = grid.layer("DY", [reshaped, grid.R(0, 0, 0.4, 1)], [{"DYBH": "DY02"}, {"DYBH": "DY03"}])
     layers = _plan(layers, units=units)
     assert_same(live.update(layers, Changes(units=True)), layers)
     assert live.rebuilt_units == 0

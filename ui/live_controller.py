@@ -226,6 +226,7 @@ class LiveController(QObject):
     def compute_now(self):
         """The same computation, synchronously (tests and the benchmark drive this)."""
         self._timer.stop()
+        self._wait_for_task()  # the engine runs in one thread at a time
         job = self._job()
         started = time.perf_counter()
         try:
@@ -307,14 +308,19 @@ class LiveController(QObject):
         if self._task is not None:
             self._task.cancel()
 
+    def _wait_for_task(self) -> None:
+        task = self._task
+        if task is not None:
+            task.cancel()
+            task.waitForFinished(30000)
+            QgsApplication.processEvents()  # deliver its finished() (which clears self._task)
+            self._task = None
+
     def shutdown(self) -> None:
         """Stop listening and computing, and wait for a running task (before the panel goes away)."""
         self._closed = True
         self.disconnect_layers()
-        task = self._task
-        if task is not None:
-            task.waitForFinished(10000)
-        QgsApplication.processEvents()  # deliver the task's finished() while this object still exists
+        self._wait_for_task()
 
 
 def _bounds_by_fid(layer) -> dict:
