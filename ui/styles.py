@@ -125,3 +125,38 @@ def style_eco(layer: QgsVectorLayer) -> None:
 def style_udb(layer: QgsVectorLayer) -> None:
     layer.renderer().setSymbol(fill("#ffffff", "#7b1fa2", 0.7, style="no"))
     set_aliases(layer)
+
+
+# First-level 三调 groups, in colours close to the survey's map conventions.
+LANDUSE_GROUP_COLOURS = {
+    "01": "#fbf07a", "02": "#b5dc6a", "03": "#3ca55c", "04": "#9fd27e", "05": "#f28f8f", "06": "#c27ba0",
+    "07": "#f4a261", "08": "#e76f6f", "09": "#a27b6b", "10": "#b8b8b8", "11": "#8fd0f5", "12": "#d9d2b6",
+}
+
+
+def style_landuse(layer: QgsVectorLayer, classes: LandClasses) -> None:
+    """地类图斑 coloured by first-level class group (耕地 yellow, 林地 green, 水域 blue …)."""
+    categories = []
+    for group, colour in LANDUSE_GROUP_COLOURS.items():
+        categories.append(QgsRendererCategory(group, fill(colour, "#8c8c8c", 0.1),
+                                              f"{group} {classes.groups.get(group, '')}"))
+    layer.setRenderer(QgsCategorizedSymbolRenderer('left("DLBM", 2)', categories))
+    set_aliases(layer)
+
+
+def style_townships(layer: QgsVectorLayer) -> None:
+    layer.renderer().setSymbol(fill("#ffffff", "#000000", 0.9, style="no", outline_style="dash dot"))
+    label(layer, "XZQMC", 11.0)
+    set_aliases(layer)
+
+
+def apply_role_styles(layers: dict, ruleset: Ruleset, classes: LandClasses) -> None:
+    """Style each role's layer the plugin's way (role → QgsVectorLayer)."""
+    appliers = {"landuse": lambda lyr: style_landuse(lyr, classes), "units": style_units,
+                "projects": lambda lyr: style_projects(lyr, ruleset, classes), "pbf": lambda lyr: style_pbf(lyr, False),
+                "pbf_plan": style_pbf, "eco": style_eco, "udb": style_udb, "udb_plan": style_udb,
+                "townships": style_townships}
+    for role, layer in layers.items():
+        if layer is not None and role in appliers:
+            appliers[role](layer)
+            layer.triggerRepaint()
