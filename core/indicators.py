@@ -15,7 +15,7 @@ import shapely
 from shapely import STRtree
 
 from .measure import to_mu
-from .overlay import PartIndex
+from .overlay import PartIndex, dissolve_overlapping
 from .ruleset import Ruleset
 from .scheme import Baseline, Pieces, Plan, flows
 
@@ -263,8 +263,10 @@ def township_pbf(baseline: Baseline, plan: Plan, code: str) -> tuple[float, floa
     if shapely.is_empty(geom) or len(baseline.pbf) == 0:
         return 0.0, 0.0
     candidates = baseline.pbf.tree.query(geom, predicate="intersects")
-    inside = baseline.cut(baseline.pbf.geoms[candidates], PartIndex.build(np.array([geom], dtype=object)),
-                          keep_outside=False)
+    # Overlapping PBF features would count twice in a whole-township sum: dissolve them here,
+    # for this township only.
+    features = dissolve_overlapping(baseline.pbf.geoms[candidates], baseline.sliver)
+    inside = baseline.cut(features, PartIndex.build(np.array([geom], dtype=object)), keep_outside=False)
     adjusted = baseline.cut(inside.geoms, plan.pbf_plan)
     out = baseline.frame.areas(adjusted.geoms[adjusted.part < 0]).sum()
     return float(baseline.frame.areas(inside.geoms).sum()), float(out)
@@ -292,6 +294,6 @@ def _udb_figures(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> dict:
         "udb_m2": float(baseline.frame.areas(baseline.udb.geoms).sum()) if baseline.udb is not None else None,
         "udb_plan_m2": float(baseline.frame.areas(plan.udb_plan.geoms).sum()) if plan.udb_plan is not None
         else None,
-        "urban_construction_m2": float(table["main_m2"].to_numpy()[urban].sum()),
+        "urban_construction_m2": float(baseline.booked(np.flatnonzero(urban))[1].sum()),
         "has_czcsxm": bool((table["czcsxm"].astype(str) != "").any()),
     }

@@ -89,11 +89,24 @@ class Cut:
     areas: np.ndarray
 
 
+class OverlappingParts(Exception):
+    """Parts that should not overlap do, where a piece is cut: ``pairs`` of (i, j, area)."""
+
+    def __init__(self, pairs):
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
 def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
-        min_area: float = SLIVER_AREA_M2) -> Cut:
-    """Cut ``pieces`` by ``parts`` (which must not overlap each other).
+        min_area: float = SLIVER_AREA_M2, on_overlap: str = "error") -> Cut:
+    """Cut ``pieces`` by ``parts``.
 
     Areas are in the pieces' CRS units; pieces below ``min_area`` are dropped as slivers.
+    Parts are expected not to overlap. Where they do inside a piece (found because the
+    piece's parts add up to more than the piece), ``on_overlap`` decides: "error" raises
+    ``OverlappingParts`` naming them (survey parcels, townships), "merge" dissolves them
+    into one piece there (control lines, whose features may legitimately overlap).
+    Checking where pieces are cut costs nothing extra, unlike checking a whole county layer.
     """
     pieces = np.asarray(pieces, dtype=object)
     n = len(pieces)
@@ -128,12 +141,23 @@ def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
         part_ids.append(cross_part)
         geoms.append(inter)
 
+    inner_source = np.concatenate(sources).astype(np.int64)
+    inner_part = np.concatenate(part_ids).astype(np.int64)
+    inner_geom = np.concatenate([np.asarray(g, dtype=object) for g in geoms])
+    inner_area = shapely.area(inner_geom)
+    covered = np.bincount(inner_source, minlength=n, weights=inner_area)
+    piece_area = shapely.area(pieces)
+    excess = covered - piece_area > np.maximum(min_area, 1e-7 * piece_area)
+    if excess.any():
+        if on_overlap == "error":
+            raise OverlappingParts(_overlapping_pairs(inner_source, inner_part, excess, parts, min_area))
+        inner_source, inner_part, inner_geom = _merge_overlaps(inner_source, inner_part, inner_geom, excess)
+        covered = np.bincount(inner_source, minlength=n, weights=shapely.area(inner_geom))
+    sources, part_ids, geoms = [inner_source], [inner_part], [inner_geom]
+
     if keep_outside:
         # What a piece keeps outside every part is cut out only where the parts do not
         # cover it all (a unit inside the survey's coverage has no remainder to compute).
-        covered = np.bincount(np.concatenate(sources), minlength=n,
-                              weights=shapely.area(np.concatenate([np.asarray(g, dtype=object) for g in geoms])))
-        piece_area = shapely.area(pieces)
         uncovered = (piece_area - covered) > np.maximum(min_area, 1e-9 * piece_area)
         untouched = np.setdiff1d(np.arange(n), piece_idx, assume_unique=False)
         untouched = untouched[~whole_piece[untouched]]
@@ -154,6 +178,28 @@ def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
     keep = areas > min_area
     order = np.lexsort((part[keep], source[keep]))  # deterministic: by piece, then by part
     return Cut(source[keep][order], part[keep][order], geom[keep][order], areas[keep][order])
+
+
+def _overlapping_pairs(source, part, excess, parts: PartIndex, min_area: float) -> list:
+    pairs = set()
+    for s in np.flatnonzero(excess):
+        members = np.unique(part[source == s])
+        for i, j, area in interior_overlaps(parts.geoms[members], min_area):
+            pairs.add((int(members[i]), int(members[j]), area))
+    return sorted(pairs)
+
+
+def _merge_overlaps(source, part, geom, excess):
+    """One piece per overlapping group of parts: keep = not excess; excess sources are dissolved."""
+    keep = ~excess[source]
+    merged_source, merged_part, merged_geom = [source[keep]], [part[keep]], [geom[keep]]
+    for s in np.flatnonzero(excess):
+        chosen = source == s
+        merged_source.append(np.array([s]))
+        merged_part.append(np.array([part[chosen].min()]))
+        merged_geom.append(np.array([shapely.union_all(geom[chosen])], dtype=object))
+    return (np.concatenate(merged_source), np.concatenate(merged_part),
+            np.concatenate([np.asarray(g, dtype=object) for g in merged_geom]))
 
 
 def _remainders(pieces, cross_piece, cross_part, parts: PartIndex):

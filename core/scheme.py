@@ -23,7 +23,7 @@ from .i18n import tr, translatable
 from .landclasses import LandClasses, load_land_classes
 from .layerdata import LayerData
 from .measure import WorkingFrame, lonlat_bounds, to_mu
-from .overlay import SLIVER_AREA_M2, PartIndex, cut, dissolve_overlapping, interior_overlaps
+from .overlay import SLIVER_AREA_M2, OverlappingParts, PartIndex, cut, dissolve_overlapping, interior_overlaps
 from .ruleset import Ruleset
 
 FLAG_LAYERS = ("pbf", "pbf_plan", "eco", "udb", "udb_plan")
@@ -64,14 +64,43 @@ class Baseline:
     warnings: list
     _township_geoms: dict = field(default_factory=dict)
     _township_farmland: dict = field(default_factory=dict)
+    _whole: np.ndarray | None = None  # ellipsoidal area of each parcel, measured on first use
+
+    def whole_areas(self, idx) -> np.ndarray:
+        idx = np.asarray(idx, dtype=np.int64)
+        if self._whole is None:
+            self._whole = np.full(len(self.landuse), np.nan)
+        missing = np.unique(idx[np.isnan(self._whole[idx])])
+        if len(missing):
+            self._whole[missing] = self.frame.areas(self.landuse.geoms[missing])
+        return self._whole[idx]
+
+    def booked(self, idx) -> tuple[np.ndarray, np.ndarray]:
+        """(TBMJ-like total, TBDLMJ-like class area) of whole parcels ``idx``."""
+        idx = np.asarray(idx, dtype=np.int64)
+        table = self.parcel_table
+        needs_area = ~table["booked"].to_numpy()[idx]
+        whole = np.full(len(idx), np.nan)
+        if needs_area.any():
+            whole[needs_area] = self.whole_areas(idx[needs_area])
+        return booked_areas(table, whole, idx)
 
     @property
     def sliver(self) -> float:
         """The sliver area in overlay units²."""
         return self.frame.square_metres_to_units(SLIVER_AREA_M2)
 
-    def cut(self, pieces, parts, keep_outside: bool = True):
-        return cut(pieces, parts, keep_outside=keep_outside, min_area=self.sliver)
+    def cut(self, pieces, parts, keep_outside: bool = True, on_overlap: str = "merge"):
+        return cut(pieces, parts, keep_outside=keep_outside, min_area=self.sliver, on_overlap=on_overlap)
+
+    def overlap_error(self, error: OverlappingParts, layer: LayerData, role: v.Role) -> DataError:
+        """The Chinese message for features of ``layer`` found overlapping where pieces were cut."""
+        shown = [tr("{a} 与 {b}（{area:.2f} 平方米）").format(
+            a=int(layer.fids[i]), b=int(layer.fids[j]), area=float(self.frame.areas(
+                np.array([shapely.intersection(layer.geoms[i], layer.geoms[j])], dtype=object))[0]))
+            for i, j, _ in error.pairs[: v.MAX_IDS_IN_MESSAGE]]
+        return DataError(tr("{layer}：要素相互重叠，面积会被重复统计：{pairs}。请先消除重叠。").format(
+            layer=v.layer_label(layer, role), pairs="；".join(shown)))
 
     @property
     def has_township_layer(self) -> bool:
@@ -95,7 +124,7 @@ class Baseline:
             farmland = table["is_farmland"].to_numpy()
             if not self.has_township_layer:
                 mask = farmland & (table["township"].to_numpy() == code)
-                value = float(table["main_m2"].to_numpy()[mask].sum())
+                value = float(self.booked(np.flatnonzero(mask))[1].sum())
             else:
                 geom = self.township_geometry(code)
                 candidates = self.parcels.tree.query(geom, predicate="intersects")
@@ -103,8 +132,8 @@ class Baseline:
                 pieces = self.cut(self.landuse.geoms[candidates], PartIndex.build(np.array([geom], dtype=object)),
                                   keep_outside=False)
                 parcel = candidates[pieces.source]
-                ratio = self.frame.areas(pieces.geoms) / table["whole_area_m2"].to_numpy()[parcel]
-                value = float((table["main_m2"].to_numpy()[parcel] * ratio).sum())
+                ratio = self.frame.areas(pieces.geoms) / self.whole_areas(parcel)
+                value = float((self.booked(parcel)[1] * ratio).sum())
             self._township_farmland[code] = value
         return self._township_farmland[code]
 
@@ -139,7 +168,7 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
         raise InputError(tr("{layer} 没有要素。").format(layer=v.layer_label(landuse, roles["landuse"])))
     frame = WorkingFrame.for_data(landuse.crs_wkt, lonlat_bounds(landuse.geoms, landuse.crs_wkt))
     landuse = landuse.with_geoms(frame.ingest(landuse.geoms, landuse.crs_wkt), frame.wkt)
-    _refuse_overlaps(landuse, roles["landuse"], frame, OVERLAP_TOLERANCE_M2)
+    # Parcel overlaps are found where units cut the parcels (cheap), not over the whole county.
 
     townships = None
     township_parts = None
@@ -153,11 +182,10 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
         names = townships.column("XZQMC", "")
         township_names = {c: ("" if n is None else str(n)) for c, n in zip(townships.attrs["XZQDM"], names)}
 
-    parcel_table = _parcel_table(landuse, frame.areas(landuse.geoms), classes, report,
-                                 with_township=townships is None)
-    pbf = (_flag_parts(layers.pbf, roles["pbf"], frame, report) if layers.pbf is not None
+    parcel_table = _parcel_table(landuse, classes, report, with_township=townships is None)
+    pbf = (_flag_parts(layers.pbf, roles["pbf"], frame, report, dissolve=False) if layers.pbf is not None
            else PartIndex.build(np.empty(0, dtype=object)))
-    eco = _flag_parts(layers.eco, roles["eco"], frame, report) if layers.eco is not None else None
+    eco = _flag_parts(layers.eco, roles["eco"], frame, report, dissolve=False) if layers.eco is not None else None
     udb = _flag_parts(layers.udb, roles["udb"], frame, report) if layers.udb is not None else None
     return Baseline(frame=frame, classes=classes, landuse=landuse, parcels=PartIndex.build(landuse.geoms),
                     parcel_table=parcel_table, pbf=pbf, eco=eco, udb=udb, townships=townships,
@@ -184,7 +212,7 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset) -> Pl
         parts = _non_overlapping_projects(projects, project_table, ruleset, frame)
         project_parts = PartIndex.build(parts)
 
-    pbf_plan = (_flag_parts(layers.pbf_plan, roles["pbf_plan"], frame, report)
+    pbf_plan = (_flag_parts(layers.pbf_plan, roles["pbf_plan"], frame, report, dissolve=False)
                 if layers.pbf_plan is not None else baseline.pbf)
     udb_plan = (_flag_parts(layers.udb_plan, roles["udb_plan"], frame, report)
                 if layers.udb_plan is not None else baseline.udb)
@@ -205,10 +233,10 @@ def build_survey_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset
     role = v.Role("landuse_after", translatable("后期地类图斑"), required=("DLBM",))
     after = _ingest(survey_after, role, baseline.frame, report)
     v.require_fields(after, role)
-    table = _parcel_table(after, baseline.frame.areas(after.geoms), baseline.classes, report, with_township=False)
+    table = _parcel_table(after, baseline.classes, report, with_township=False)
     _refuse_overlaps(after, role, baseline.frame, OVERLAP_TOLERANCE_M2)
-    deduction = np.where(table["total_m2"] > 0, 1.0 - table["main_m2"] / np.where(table["total_m2"] > 0,
-                                                                                   table["total_m2"], 1.0), 0.0)
+    total, main = booked_areas(table, baseline.frame.areas(after.geoms), np.arange(len(table)))
+    deduction = np.where(total > 0, 1.0 - main / np.where(total > 0, total, 1.0), 0.0)
     plan.project_table = pd.DataFrame({
         "id": [b or tr("要素{fid}").format(fid=int(f)) for b, f in zip(table["bsm"], after.fids)],
         "type": "", "code_after": table["code"].to_numpy(), "kcxs": deduction, "name": ""})
@@ -223,10 +251,15 @@ def _ingest(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Repor
     return layer.with_geoms(frame.ingest(layer.geoms, layer.crs_wkt), frame.wkt)
 
 
-def _flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report) -> PartIndex:
-    """A control-line layer as non-overlapping parts (overlapping features are dissolved)."""
+def _flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report,
+                dissolve: bool = True) -> PartIndex:
+    """A control-line layer as parts. Overlapping features are dissolved up front for the small
+    layers whose whole area is summed (城镇开发边界); for the large ones (永久基本农田, 红线) the
+    overlay merges them where pieces are cut, so a county's layer is never checked pair by pair."""
     layer = _ingest(layer, role, frame, report)
-    return PartIndex.build(dissolve_overlapping(layer.geoms, frame.square_metres_to_units(SLIVER_AREA_M2)))
+    geoms = dissolve_overlapping(layer.geoms, frame.square_metres_to_units(SLIVER_AREA_M2)) if dissolve \
+        else layer.geoms
+    return PartIndex.build(geoms)
 
 
 def _overlaps_m2(geoms, frame: WorkingFrame, tolerance_m2: float) -> list:
@@ -252,13 +285,13 @@ def _refuse_overlaps(layer: LayerData, role: v.Role, frame: WorkingFrame, tolera
         layer=v.layer_label(layer, role), pairs="；".join(shown)))
 
 
-def _parcel_table(landuse: LayerData, whole: np.ndarray, classes: LandClasses, report: v.Report,
-                  with_township: bool) -> pd.DataFrame:
-    """Per parcel: class, township, and its booked areas in the 三调 convention.
+def _parcel_table(landuse: LayerData, classes: LandClasses, report: v.Report, with_township: bool) -> pd.DataFrame:
+    """Per parcel: class, township, and what its booked areas are made of (三调 convention).
 
     A parcel's booked total is TBMJ and its class area TBDLMJ (KCMJ goes to 1203 田坎);
     without TBMJ/TBDLMJ the class area is area × (1 − KCXS), and without KCXS the area.
     A piece of a parcel books these pro rata to its share of the parcel's ellipsoidal area.
+    Ellipsoidal areas of whole parcels are measured only when needed (``Baseline.booked``).
     """
     role = v.ROLES["landuse"]
     code = v.check_class_codes(landuse, role, "DLBM", classes, report)
@@ -266,14 +299,12 @@ def _parcel_table(landuse: LayerData, whole: np.ndarray, classes: LandClasses, r
     tbdlmj = v.numbers(landuse, role, "TBDLMJ", report).to_numpy()
     kcxs = v.numbers(landuse, role, "KCXS", report).to_numpy()
     booked = ~np.isnan(tbmj) & ~np.isnan(tbdlmj) & (tbmj > 0)
-    with_kcxs = ~booked & ~np.isnan(kcxs)
-    total = np.where(booked, tbmj, whole)
-    main = np.where(booked, tbdlmj, np.where(with_kcxs, whole * (1.0 - np.nan_to_num(kcxs)), whole))
     table = pd.DataFrame({
         "code": code.to_numpy(),
-        "whole_area_m2": whole,
-        "total_m2": total,
-        "main_m2": main,
+        "booked": booked,
+        "tbmj": np.where(booked, tbmj, np.nan),
+        "tbdlmj": np.where(booked, tbdlmj, np.nan),
+        "area_factor": np.where(np.isnan(kcxs), 1.0, 1.0 - np.nan_to_num(kcxs)),
         "is_farmland": code.map(classes.is_farmland).to_numpy(dtype=bool),
         "czcsxm": v.codes(landuse, "CZCSXM").to_numpy(),
         "gddb": v.numbers(landuse, role, "GDDB", report).to_numpy(),
@@ -283,6 +314,14 @@ def _parcel_table(landuse: LayerData, whole: np.ndarray, classes: LandClasses, r
     if with_township:
         table["township"] = v.township_codes_from_landuse(landuse, role).to_numpy()
     return table
+
+
+def booked_areas(table: pd.DataFrame, whole: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(total, class area) of parcels ``idx`` given their whole ellipsoidal areas."""
+    booked = table["booked"].to_numpy()[idx]
+    total = np.where(booked, table["tbmj"].to_numpy()[idx], whole)
+    main = np.where(booked, table["tbdlmj"].to_numpy()[idx], whole * table["area_factor"].to_numpy()[idx])
+    return total, main
 
 
 def _project_table(projects: LayerData, classes: LandClasses, ruleset: Ruleset, report: v.Report) -> pd.DataFrame:
@@ -371,13 +410,16 @@ def overlay_areas(baseline: Baseline, plan: Plan, geoms: np.ndarray, unit_positi
     if len(unit_positions) == 0:
         return Pieces.concat([])
 
-    step = baseline.cut(np.asarray(geoms, dtype=object), baseline.parcels)
+    try:
+        step = baseline.cut(np.asarray(geoms, dtype=object), baseline.parcels, on_overlap="error")
+    except OverlappingParts as error:
+        raise baseline.overlap_error(error, baseline.landuse, v.ROLES["landuse"]) from error
     unit = unit_positions[step.source]
     parcel = step.part
     geoms = step.geoms
 
     if baseline.has_township_layer:
-        step = baseline.cut(geoms, baseline.township_parts)
+        step = baseline.cut(geoms, baseline.township_parts, on_overlap="error")
         unit, parcel, geoms = unit[step.source], parcel[step.source], step.geoms
         codes = baseline.townships.attrs["XZQDM"].to_numpy()
         township = np.where(step.part >= 0, codes[np.maximum(step.part, 0)], "")
@@ -385,7 +427,7 @@ def overlay_areas(baseline: Baseline, plan: Plan, geoms: np.ndarray, unit_positi
         township_of_parcel = baseline.parcel_table["township"].to_numpy()
         township = np.where(parcel >= 0, township_of_parcel[np.maximum(parcel, 0)], "")
 
-    step = baseline.cut(geoms, plan.project_parts)
+    step = baseline.cut(geoms, plan.project_parts, on_overlap="error")
     unit, parcel, township, geoms = unit[step.source], parcel[step.source], township[step.source], step.geoms
     project = step.part
 
@@ -415,9 +457,10 @@ def book_areas(table: pd.DataFrame, baseline: Baseline, plan: Plan) -> None:
     has_parcel = parcel >= 0
     p = np.maximum(parcel, 0)
     area = table["area_m2"].to_numpy()
-    ratio = np.where(has_parcel, area / parcels["whole_area_m2"].to_numpy()[p], 1.0)
-    total = np.where(has_parcel, parcels["total_m2"].to_numpy()[p] * ratio, area)
-    main_before = np.where(has_parcel, parcels["main_m2"].to_numpy()[p] * ratio, area)
+    whole_total, whole_main = baseline.booked(p)
+    ratio = np.where(has_parcel, area / baseline.whole_areas(p), 1.0)
+    total = np.where(has_parcel, whole_total * ratio, area)
+    main_before = np.where(has_parcel, whole_main * ratio, area)
     code_before = np.where(has_parcel, parcels["code"].to_numpy()[p], "")
 
     project = table["project"].to_numpy()

@@ -80,9 +80,11 @@ def test_short_zldwdm_without_township_layer_is_refused():
         run_check(_scheme(landuse=landuse))
 
 
-def test_overlapping_parcels_are_a_data_error():
+def test_overlapping_parcels_in_a_unit_are_a_data_error():
+    """Found where the unit cuts the parcels: their pieces add up to more than the unit."""
     whole = geodesic_area(cell(0, 0, S))
     landuse = layer("地类图斑", [cell(0, 0, S), rect(0.5, 0, 1.5, 1, S)],
                     [dltb_record("0101", TOWN, whole), dltb_record("0101", TOWN, whole)])
-    with pytest.raises(DataError, match="地类图斑.*重叠"):
-        run_check(_scheme(landuse=landuse))
+    units = layer("整治单元", [rect(0, 0, 1.5, 1, S)], [{"DYBH": "DY01"}])
+    with pytest.raises(DataError, match="地类图斑.*要素相互重叠.*1 与 2"):
+        run_check(_scheme(landuse=landuse, units=units))

@@ -26,7 +26,7 @@ from ..core.errors import Cancelled, LandConsolidationError
 from ..core.i18n import tr
 from ..core.live import Changes, LiveScheme
 from ..core.progress import Progress
-from ..core.qgis_io import read_features
+from ..core.qgis_io import read_features, read_layer
 from ..core.ruleset import load_ruleset
 from ..core.scheme import SchemeLayers
 from ..core.validate import ROLES
@@ -123,7 +123,7 @@ class LiveController(QObject):
                 roles="、".join(tr(ROLES[r].label) for r in missing)))
         self.statusChanged.emit(tr("正在建立现状索引…"))
         started = time.perf_counter()
-        baseline = SchemeLayers(**{role: _Snapshot(self.layers[role], role).read(lambda: False)
+        baseline = SchemeLayers(**{role: read_layer(self.layers[role], self.layers[role].name(), ROLES[role].fields)
                                    for role in BASELINE_ROLES if role in self.layers})
         self.live = LiveScheme.open(baseline, self.ruleset)
         self.open_elapsed_ms = (time.perf_counter() - started) * 1000

@@ -6,6 +6,7 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingFeatureSourceDefinition,
 )
 from qgis.PyQt.QtGui import QIcon
 
@@ -13,7 +14,7 @@ from ...core.errors import Cancelled, LandConsolidationError
 from ...core.i18n import tr, translatable
 from ...core.paths import icon_path
 from ...core.progress import Progress
-from ...core.qgis_io import read_features
+from ...core.qgis_io import read_features, read_layer
 
 GROUPS = {
     "check": translatable("合规性检查"),
@@ -80,14 +81,17 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
         previous = context.invalidGeometryCheck()
         context.setInvalidGeometryCheck(QgsFeatureRequest.GeometryNoCheck)
         try:
+            value = parameters.get(name)
+            whole_layer = not (isinstance(value, QgsProcessingFeatureSourceDefinition)
+                               and (value.selectedFeaturesOnly or value.featureLimit >= 0))
+            layer = self.parameterAsVectorLayer(parameters, name, context) if whole_layer else None
+            if layer is not None:
+                return read_layer(layer, layer.name(), fields, feedback=feedback)
             source = self.parameterAsSource(parameters, name, context)
             if source is None:
                 return None
-            layer = self.parameterAsVectorLayer(parameters, name, context)
-            label = layer.name() if layer is not None else (source.sourceName() or name)
-            text = layer.source() if layer is not None else str(parameters.get(name))
-            return read_features(source, label, fields=fields, crs=source.sourceCrs(), feedback=feedback,
-                                 source_text=text)
+            return read_features(source, source.sourceName() or name, fields=fields, crs=source.sourceCrs(),
+                                 feedback=feedback, source_text=str(value))
         finally:
             context.setInvalidGeometryCheck(previous)
 
