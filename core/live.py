@@ -106,7 +106,8 @@ class LiveScheme:
             units=merged.units, landuse=merged.landuse, unit_id_field=merged.unit_id_field,
             projects=merged.projects if (first or changes.projects is not None) else None,
             pbf_plan=merged.pbf_plan if (first or changes.pbf_plan is not None) else None,
-            udb_plan=merged.udb_plan if (first or changes.udb_plan is not None) else None), self.baseline, self.ruleset)
+            udb_plan=merged.udb_plan if (first or changes.udb_plan is not None) else None), self.baseline, self.ruleset,
+            changed_units=None if first else self._changed_unit_ids(merged.units))
         if previous is not None:
             if changes.projects is None:  # reuse indexes of layers that did not change
                 plan.project_parts, plan.project_table, plan.projects = (previous.project_parts,
@@ -118,6 +119,7 @@ class LiveScheme:
                 plan.township_pbf_cache = self._surviving_township_cache(previous, changes.pbf_plan, merged)
             if changes.udb_plan is None:
                 plan.udb_plan = previous.udb_plan
+                plan.udb_cache = previous.udb_cache
         progress.step(20, tr("叠加分析"))
         pieces, cache, rebuilt = self._pieces_for(plan, merged, changes)
         progress.step(70, tr("统计指标"))
@@ -131,6 +133,16 @@ class LiveScheme:
                            findings=findings, warnings=list(self.baseline.warnings) + list(plan.warnings))
 
     # ------------------------------------------------------------------ internals
+    def _changed_unit_ids(self, units) -> set:
+        """Units whose outline differs from the last finished update (new ones included)."""
+        if units is None or self.layers is None or self.layers.units is None:
+            return None
+        field = self.layers.unit_id_field
+        before = {str(i).strip(): shapely.to_wkb(g) for i, g in zip(self.layers.units.column(field, ""),
+                                                                      self.layers.units.geoms)}
+        now = zip(units.column(field, ""), units.geoms)
+        return {str(i).strip() for i, g in now if before.get(str(i).strip()) != shapely.to_wkb(g)}
+
     def _merge_layers(self, layers: SchemeLayers, changes: Changes, first: bool) -> SchemeLayers:
         """The plan layers: new ones for what changed, the previous ones otherwise."""
         old = self.layers if not first else layers
@@ -192,6 +204,7 @@ class LiveScheme:
         for position, unit_id in enumerate(plan.unit_ids):
             pieces = keep[unit_id].pieces
             pieces.table["unit"] = position  # positions shift when units are added or deleted
+            pieces.metric_geoms(self.baseline.frame)  # kept with the unit's pieces for later updates
             ordered.append(pieces)
         return Pieces.concat(ordered), keep, len(stale) + patched
 

@@ -71,8 +71,9 @@ class PartIndex:
 
     @classmethod
     def build(cls, geoms: np.ndarray) -> "PartIndex":
+        # Geometries are prepared when first used in a cut, not here: preparing a county's
+        # 300,000 parcels up front would cost seconds and gigabytes for the few hundred a unit meets.
         geoms = np.asarray(geoms, dtype=object)
-        shapely.prepare(geoms)
         return cls(geoms=geoms, tree=STRtree(geoms))
 
     def __len__(self) -> int:
@@ -115,18 +116,40 @@ def cut(pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
             return _empty_cut()
         return Cut(np.arange(n), np.full(n, -1), pieces, shapely.area(pieces))
 
-    piece_idx, part_idx = parts.tree.query(pieces, predicate="intersects")
+    if len(parts) * 4 < n:
+        # Few large parts (a township) against many pieces (its parcels): index the pieces and
+        # query with the parts, so each large part is prepared once.
+        shapely.prepare(parts.geoms)
+        part_idx, piece_idx = STRtree(pieces).query(parts.geoms, predicate="intersects")
+    else:
+        shapely.prepare(pieces)
+        piece_idx, part_idx = parts.tree.query(pieces, predicate="intersects")
     # Whole containment either way needs no geometry operation: a piece inside one part
     # is taken as it is (and needs no cut by its other, edge-touching, parts); a part
     # inside the piece is taken as it is. Only pairs crossing each other are intersected.
-    inside_whole = robust(shapely.contains, parts.geoms[part_idx], pieces[piece_idx]).astype(bool)
+    # Bounding boxes rule out most containment tests before GEOS is asked.
+    piece_box = shapely.bounds(pieces)
+    part_box = shapely.bounds(parts.geoms[part_idx])
+    pb = piece_box[piece_idx]
+    may_hold_piece = ((part_box[:, 0] <= pb[:, 0]) & (part_box[:, 1] <= pb[:, 1])
+                      & (part_box[:, 2] >= pb[:, 2]) & (part_box[:, 3] >= pb[:, 3]))
+    may_be_held = ((pb[:, 0] <= part_box[:, 0]) & (pb[:, 1] <= part_box[:, 1])
+                   & (pb[:, 2] >= part_box[:, 2]) & (pb[:, 3] >= part_box[:, 3]))
+    inside_whole = np.zeros(len(piece_idx), dtype=bool)
+    if may_hold_piece.any():
+        holders = np.unique(part_idx[may_hold_piece])
+        shapely.prepare(parts.geoms[holders])
+        inside_whole[may_hold_piece] = robust(shapely.contains, parts.geoms[part_idx[may_hold_piece]],
+                                              pieces[piece_idx[may_hold_piece]]).astype(bool)
     whole_piece = np.zeros(n, dtype=bool)
     whole_piece[piece_idx[inside_whole]] = True
     open_pairs = ~inside_whole & ~whole_piece[piece_idx]
-    shapely.prepare(pieces)
     part_inside = np.zeros(len(piece_idx), dtype=bool)
-    part_inside[open_pairs] = robust(shapely.contains, pieces[piece_idx[open_pairs]],
-                                     parts.geoms[part_idx[open_pairs]]).astype(bool)
+    test = open_pairs & may_be_held
+    if test.any():
+        shapely.prepare(pieces[np.unique(piece_idx[test])])
+        part_inside[test] = robust(shapely.contains, pieces[piece_idx[test]],
+                                   parts.geoms[part_idx[test]]).astype(bool)
     crossing = open_pairs & ~part_inside
 
     sources = [piece_idx[inside_whole], piece_idx[part_inside]]
@@ -223,15 +246,22 @@ def _empty_cut() -> Cut:
     return Cut(empty, empty.copy(), np.empty(0, dtype=object), np.zeros(0))
 
 
-def interior_overlaps(geoms: np.ndarray, tolerance_m2: float) -> list[tuple[int, int, float]]:
-    """Pairs (i, j, area) of geometries whose interiors overlap by more than ``tolerance_m2``."""
+def interior_overlaps(geoms: np.ndarray, tolerance_m2: float, among=None) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, area) of geometries whose interiors overlap by more than ``tolerance_m2``
+    (only pairs involving the indexes ``among`` when given: after an edit, the edited ones)."""
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) < 2:
         return []
     tree = STRtree(geoms)
+    probes = np.arange(len(geoms)) if among is None else np.asarray(among, dtype=np.int64)
+    if len(probes) == 0:
+        return []
     pairs = []
-    for predicate in ("overlaps", "contains"):
-        a, b = tree.query(geoms, predicate=predicate)
+    # Probing every geometry, "contains" finds each containment from the outer side; probing a
+    # subset needs "within" too.
+    for predicate in ("overlaps", "contains") if among is None else ("overlaps", "contains", "within"):
+        a, b = tree.query(geoms[probes], predicate=predicate)
+        a = probes[a]
         keep = a != b
         pairs.append(np.column_stack([a[keep], b[keep]]))
     pairs = np.concatenate(pairs)

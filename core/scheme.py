@@ -155,6 +155,8 @@ class Plan:
     warnings: list
     # Whole-township (PBF, PBF − PBF_PLAN) areas by township code; valid while pbf_plan is unchanged.
     township_pbf_cache: dict = field(default_factory=dict)
+    # 城镇开发边界 figures (whole layers); valid while udb_plan is unchanged.
+    udb_cache: dict = field(default_factory=dict)
 
 
 def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses | None = None) -> Baseline:
@@ -192,14 +194,18 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
                     township_parts=township_parts, township_names=township_names, warnings=report.warnings)
 
 
-def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset) -> Plan:
-    """Validate and ingest the planner's layers (cheap; rebuilt after edits)."""
+def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset, changed_units=None) -> Plan:
+    """Validate and ingest the planner's layers (cheap; rebuilt after edits).
+
+    ``changed_units`` (unit ids) limits the unit overlap check to the units an edit changed.
+    """
     report = v.Report()
     roles = v.ROLES
     frame = baseline.frame
     units = _ingest(layers.units, roles["units"], frame, report)
     ids = v.unit_ids(units, roles["units"], layers.unit_id_field).to_numpy()
-    _refuse_overlaps(units, roles["units"], frame, OVERLAP_TOLERANCE_M2, labels=ids)
+    among = None if changed_units is None else np.flatnonzero(np.isin(ids, list(changed_units)))
+    _refuse_overlaps(units, roles["units"], frame, OVERLAP_TOLERANCE_M2, labels=ids, among=among)
     names = units.column("DYMC", "").map(lambda n: "" if n is None else str(n)).to_numpy()
 
     projects = None
@@ -262,9 +268,9 @@ def _flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.R
     return PartIndex.build(geoms)
 
 
-def _overlaps_m2(geoms, frame: WorkingFrame, tolerance_m2: float) -> list:
+def _overlaps_m2(geoms, frame: WorkingFrame, tolerance_m2: float, among=None) -> list:
     """Interior overlaps above ``tolerance_m2`` as (i, j, ellipsoidal m²)."""
-    pairs = interior_overlaps(geoms, frame.square_metres_to_units(tolerance_m2))
+    pairs = interior_overlaps(geoms, frame.square_metres_to_units(tolerance_m2), among=among)
     if not pairs:
         return []
     areas = frame.areas(shapely.intersection(geoms[[i for i, _, _ in pairs]], geoms[[j for _, j, _ in pairs]]))
@@ -272,8 +278,8 @@ def _overlaps_m2(geoms, frame: WorkingFrame, tolerance_m2: float) -> list:
 
 
 def _refuse_overlaps(layer: LayerData, role: v.Role, frame: WorkingFrame, tolerance_m2: float,
-                     labels=None) -> None:
-    overlaps = _overlaps_m2(layer.geoms, frame, tolerance_m2)
+                     labels=None, among=None) -> None:
+    overlaps = _overlaps_m2(layer.geoms, frame, tolerance_m2, among=among)
     if not overlaps:
         return
     shown = []
@@ -374,17 +380,26 @@ class Pieces:
 
     table: pd.DataFrame
     geoms: np.ndarray
+    metric: np.ndarray | None = None  # the pieces in the equal-area frame, kept once computed
 
     def __len__(self) -> int:
         return len(self.geoms)
+
+    def metric_geoms(self, frame: WorkingFrame) -> np.ndarray:
+        """The pieces in the metric frame (distances for contiguity), computed once."""
+        if self.metric is None:
+            self.metric = frame.metric(self.geoms)
+        return self.metric
 
     @classmethod
     def concat(cls, parts: list) -> "Pieces":
         parts = [p for p in parts if p is not None]
         if not parts:
             return cls(table=_empty_piece_table(), geoms=np.empty(0, dtype=object))
+        metric = (np.concatenate([p.metric for p in parts]) if all(p.metric is not None for p in parts)
+                  else None)
         return cls(table=pd.concat([p.table for p in parts], ignore_index=True),
-                   geoms=np.concatenate([p.geoms for p in parts]))
+                   geoms=np.concatenate([p.geoms for p in parts]), metric=metric)
 
 
 _PIECE_COLUMNS = ("unit", "unit_id", "parcel", "township", "project", "area_m2", "total_m2", "main_before_m2",

@@ -83,3 +83,33 @@ def test_pieces_partition_the_unit_and_booking_matches_a_direct_computation(seed
     inside = shapely.intersection(pbf, hull)
     expected_pbf = geodesic_area(inside) if not inside.is_empty else 0.0
     assert figures["pbf_before_m2"] == pytest.approx(expected_pbf, rel=5e-5, abs=0.1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=40),
+       st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)), max_size=80))
+def test_connected_components_match_a_breadth_first_search(n, edges):
+    from land_consolidation.core.indicators import connected_components
+
+    a = np.array([i % n for i, _ in edges], dtype=np.int64)
+    b = np.array([j % n for _, j in edges], dtype=np.int64)
+    labels = connected_components(n, a, b)
+    neighbours = {i: set() for i in range(n)}
+    for i, j in zip(a, b):
+        neighbours[i].add(j)
+        neighbours[j].add(i)
+    seen = {}
+    for start in range(n):
+        if start in seen:
+            continue
+        queue, seen[start] = [start], start
+        while queue:
+            node = queue.pop()
+            for other in neighbours[node]:
+                if other not in seen:
+                    seen[other] = start
+                    queue.append(other)
+    for i in range(n):
+        for j in range(n):
+            assert (labels[i] == labels[j]) == (seen[i] == seen[j])
+    assert all(labels[i] <= i for i in range(n))  # the label is the smallest member

@@ -213,7 +213,7 @@ class LiveController(QObject):
     # ------------------------------------------------------------------ computing
     def schedule(self) -> None:
         """Start a computation for the pending changes (cancelling a running one first)."""
-        if self.live is None:
+        if self.live is None or getattr(self, "_holding", False):
             return
         if self._task is not None:
             self._task.cancel()  # its finished() starts the next one
@@ -226,7 +226,14 @@ class LiveController(QObject):
     def compute_now(self):
         """The same computation, synchronously (tests and the benchmark drive this)."""
         self._timer.stop()
-        self._wait_for_task()  # the engine runs in one thread at a time
+        self._holding = True  # no task may start meanwhile: the engine runs in one thread at a time
+        try:
+            self._wait_for_task()
+            return self._compute_held()
+        finally:
+            self._holding = False
+
+    def _compute_held(self):
         job = self._job()
         started = time.perf_counter()
         try:
@@ -309,12 +316,13 @@ class LiveController(QObject):
             self._task.cancel()
 
     def _wait_for_task(self) -> None:
-        task = self._task
-        if task is not None:
+        while self._task is not None:
+            task = self._task
             task.cancel()
-            task.waitForFinished(30000)
+            task.waitForFinished(0)  # 0: as long as it takes (the engine runs one update at a time)
             QgsApplication.processEvents()  # deliver its finished() (which clears self._task)
-            self._task = None
+            if self._task is task:
+                self._finished(task, False)
 
     def shutdown(self) -> None:
         """Stop listening and computing, and wait for a running task (before the panel goes away)."""
