@@ -9,7 +9,7 @@ OUT := out
 export QT_QPA_PLATFORM := offscreen
 export PROJ_DATA := /usr/share/proj
 
-.PHONY: deps test demo package lint bench clean sample model
+.PHONY: deps test demo package lint bench clean sample model templates
 
 deps: $(VENV)/.deps-stamp
 	@tools/install-system-deps
@@ -43,6 +43,10 @@ sample: deps
 # Regenerate the bundled graphical model (resources/models/单元方案检查.model3).
 model: deps
 	$(PY) tools/make_model.py
+
+# Regenerate the report templates (Word styles, map layout).
+templates: deps
+	$(PY) tools/make_templates.py
 
 clean:
 	rm -rf $(OUT) dist .build .pytest_cache .ruff_cache

@@ -149,7 +149,7 @@ class Indicators:
         key = (which, float(gap_m), unit_id)
         if key not in self._patches:
             t = self.pieces.table
-            mask = t["in_" + which].to_numpy(dtype=bool)
+            mask = t["in_" + which].to_numpy(dtype=bool, copy=True)  # a view would write into the table
             if unit_id is not None:
                 mask &= t["unit_id"].to_numpy() == unit_id
             metric = self.pieces.metric_geoms(self.baseline.frame)[mask]

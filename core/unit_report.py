@@ -101,7 +101,9 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
     towns = sorted(set(pieces.loc[mine, "township"]) - {""})
     town_names = "、".join(f"{ind.per_township['name'].get(c, '') or c}（{c}）" for c in towns) or tr("（未确定）")
     date = date or _dt.date.today().isoformat()
-    title = title or tr("{name}单元方案").format(name=name or unit_id)
+    label = name or unit_id
+    title = title or (tr("{name}方案").format(name=label) if label.endswith(tr("单元"))
+                      else tr("{name}单元方案").format(name=label))
 
     flow = ind.flows[ind.flows["unit_id"] == unit_id]
     structure = land_use_structure(flow, classes, scopes={unit_id: np.ones(len(flow), dtype=bool)})

@@ -9,6 +9,7 @@ from .algorithms.check_units import CheckUnitsAlgorithm
 from .algorithms.contiguous_patches import ContiguousPatchesAlgorithm
 from .algorithms.control_line_conflicts import ControlLineConflictsAlgorithm
 from .algorithms.create_scheme import CreateSchemeAlgorithm
+from .algorithms.export_unit_scheme import ExportUnitSchemeAlgorithm
 from .algorithms.land_use_flow import LandUseFlowAlgorithm
 from .algorithms.land_use_structure import LandUseStructureAlgorithm
 from .algorithms.pbf_adjustment import PbfAdjustmentAlgorithm
@@ -18,7 +19,7 @@ from .algorithms.txt_exchange import ExportTxtAlgorithm, ImportTxtAlgorithm
 ALGORITHMS = (
     CheckUnitsAlgorithm, ControlLineConflictsAlgorithm, LandUseStructureAlgorithm, LandUseFlowAlgorithm,
     ContiguousPatchesAlgorithm, PbfAdjustmentAlgorithm, CreateSchemeAlgorithm, PotentialSurveyAlgorithm,
-    ExportTxtAlgorithm, ImportTxtAlgorithm,
+    ExportTxtAlgorithm, ImportTxtAlgorithm, ExportUnitSchemeAlgorithm,
 )
 
 PROVIDER_ID = "landconsolidation"

@@ -326,3 +326,11 @@ def test_contiguity_gap_tolerance_and_classes():
         largest = sum(areas) if expected_count == 1 else max(areas)
         assert patches.largest_m2 == pytest.approx(largest)
         assert patches.table.iloc[0]["class_name"] == ("百亩方" if mu(largest) >= 100 else "")
+
+
+def test_asking_for_a_units_patches_leaves_the_pieces_untouched(passing):
+    """Regression: a unit's patch query once wrote its mask into the shared pieces table."""
+    t = passing.indicators.pieces.table
+    before = t["in_pbf_plan"].to_numpy().copy()
+    passing.indicators.patches("pbf_plan", 10.0, [], unit_id="DY01")
+    assert (t["in_pbf_plan"].to_numpy() == before).all()

@@ -75,11 +75,14 @@ def main() -> None:
         ("landconsolidation:potentialsurvey", pick("UNITS", "UNIT_ID_FIELD", "LANDUSE", "PBF", "UDB"),
          {"OUTPUT": "整治潜力图斑.gpkg"}),
         ("landconsolidation:exporttxt", {"INPUT": layer("XM")}, {"OUTPUT": "子项目坐标.txt"}),
+        ("landconsolidation:exportunitscheme", {**SCHEME, "ORGANISATION": "示例规划设计研究院"},
+         {"OUTPUT_FOLDER": "单元方案"}),
     ]
     for algorithm, inputs, outputs in steps:
         targets = {name: out / filename for name, filename in outputs.items()}
         for target in targets.values():
-            target.unlink(missing_ok=True)
+            if target.is_file():
+                target.unlink()
         run(algorithm, {**inputs, **targets})
         print(f"{algorithm.split(':')[1]}: " + "、".join(outputs.values()))
 

@@ -1,0 +1,172 @@
+"""One 单元方案 package per unit, written atomically: built in a hidden temporary folder beside
+the target, then moved into place, so a planner never finds a half-written package."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import unicodedata
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import shapely
+from qgis.core import QgsCoordinateReferenceSystem
+
+from ..core.analyses import pbf_ledger
+from ..core.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, gauss_kruger_zone, write_txt
+from ..core.check import CheckResult
+from ..core.errors import InputError
+from ..core.i18n import tr
+from ..core.measure import lonlat_bounds, transform_geometries
+from ..core.paths import plugin_version
+from ..core.unit_report import Figure, build_unit_report
+from .data_package import write_data_package
+from .docx_writer import write_document
+from .maps import export_maps
+from .pdf_writer import write_pdf
+from .xlsx_writer import write_workbook
+
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+
+
+def safe_name(text: str, limit: int = 80) -> str:
+    """A file or folder name safe on every file system: no separators, dots-only parts, control
+    or reserved characters; ``../../甲 村/单元`` becomes ``甲 村_单元``."""
+    text = unicodedata.normalize("NFC", str(text))
+    text = re.sub(r'[\x00-\x1f<>:"/\\|?*]+', "_", text)
+    text = re.sub(r"\.{2,}", "_", text)
+    text = re.sub(r"_+", "_", text).strip(" ._")
+    if not text or text.upper() in WINDOWS_RESERVED:
+        text = "_" + text if text else "未命名"
+    return text[:limit].rstrip(" .")
+
+
+def package_folder_name(unit_id: str, unit_name: str) -> str:
+    return safe_name(f"{unit_id}_{unit_name}_单元方案" if unit_name else f"{unit_id}_单元方案", limit=120)
+
+
+def export_package(result: CheckResult, unit_id: str, output_folder: str | Path, crs: QgsCoordinateReferenceSystem,
+                   title: str = "", organisation: str = "", inputs: dict | None = None, date: str | None = None,
+                   progress=None) -> Path:
+    """Write the unit's package under ``output_folder``; returns the package folder."""
+    output_folder = Path(output_folder).resolve()
+    output_folder.mkdir(parents=True, exist_ok=True)
+    name = str(result.indicators.per_unit.loc[unit_id, "name"] or "")
+    final = (output_folder / package_folder_name(unit_id, name)).resolve()
+    if final.parent != output_folder:  # belt and braces: the name cannot leave the folder
+        raise InputError(tr("单元名称“{name}”不能用作文件夹名。").format(name=name))
+    date = date or _dt.date.today().isoformat()
+    temporary = output_folder / f".{final.name}.part-{uuid.uuid4().hex[:8]}"
+    temporary.mkdir()
+    try:
+        _write_contents(result, unit_id, temporary, crs, title, organisation, inputs or {}, date, progress)
+        _replace_folder(temporary, final)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return final
+
+
+def _step(progress, percent, text):
+    if progress is not None:
+        progress(percent, text)
+
+
+def _write_contents(result, unit_id, folder: Path, crs, title, organisation, inputs, date, progress):
+    report = build_unit_report(result, unit_id, title=title, organisation=organisation, date=date)
+    ledger = pbf_ledger(result.indicators, None)
+    _step(progress, 10, tr("出图"))
+    maps = export_maps(result, unit_id, folder / "附图", crs, ledger, organisation=organisation, date=date)
+    for chapter in report.chapters:
+        for block in chapter.blocks:
+            if isinstance(block, Figure) and block.key in maps:
+                block.path = maps[block.key]
+    _step(progress, 55, tr("写 Word"))
+    write_document(report, str(folder / "单元方案.docx"))
+    _step(progress, 65, tr("写 PDF"))
+    write_pdf(report, str(folder / "单元方案.pdf"), maps)
+    _step(progress, 75, tr("写附表"))
+    write_workbook(report, str(folder / "附表.xlsx"))
+    _step(progress, 80, tr("写数据"))
+    write_data_package(result, unit_id, folder / "数据.gpkg", crs, ledger)
+    _write_txt(result, unit_id, folder / "子项目坐标.txt", organisation)
+    _step(progress, 95, tr("写清单"))
+    _write_manifest(result, report, folder, inputs)
+
+
+def _write_txt(result: CheckResult, unit_id: str, path: Path, organisation: str) -> None:
+    t = result.indicators.pieces.table
+    mine = t[(t["unit_id"] == unit_id) & (t["project"] >= 0)]
+    plan = result.plan
+    frame = result.baseline.frame
+    geoms = result.indicators.pieces.geoms
+    parcels, pieces = [], []
+    for project in sorted(set(mine["project"])):
+        chosen = mine.index[mine["project"] == project].to_numpy()
+        pieces.append(shapely.union_all(geoms[chosen]))
+        parcels.append(project)
+    text = ""
+    if parcels:
+        lon_min, _, lon_max, _ = lonlat_bounds(np.array(pieces, dtype=object), frame.overlay_wkt)
+        zone = gauss_kruger_zone((lon_min + lon_max) / 2.0)
+        target = pyproj.CRS.from_epsg(cgcs2000_gk_epsg(zone)).to_wkt()
+        local = transform_geometries(np.array(pieces, dtype=object), frame.overlay_wkt, target)
+        areas = frame.areas(np.array(pieces, dtype=object))
+        records = [TxtParcel(geometry=g, number=str(plan.project_table["id"].iat[p]),
+                             name=str(plan.project_table["name"].iat[p] or ""), use=plan.project_table["type"].iat[p],
+                             class_code=plan.project_table["code_after"].iat[p], area_ha=float(a) / 10000.0)
+                   for g, p, a in zip(local, parcels, areas)]
+        text = write_txt(records, TxtHeader(zone=zone, producer=organisation))
+    path.write_bytes(text.encode("gb18030"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_manifest(result: CheckResult, report, folder: Path, inputs: dict) -> None:
+    files = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        files.append({"path": path.relative_to(folder).as_posix(), "bytes": path.stat().st_size,
+                      "sha256": _sha256(path)})
+    ruleset = result.ruleset
+    manifest = {
+        "format": "land_consolidation/unit-scheme/1",
+        "unit": {"id": report.unit_id, "name": report.unit_name},
+        "title": report.title, "organisation": report.organisation, "date": report.date,
+        "plugin_version": plugin_version(),
+        "ruleset": {"id": ruleset.id, "version": ruleset.version, "title": ruleset.title_zh, "path": ruleset.path,
+                    "sha256": ruleset.sha256},
+        "conventions": tr("面积为 CGCS2000 椭球面积；地类面积按三调统计口径（TBDLMJ 按比例分摊，田坎单列）；1 亩 = 10000/15 平方米"),
+        "inputs": inputs,
+        "facts": report.facts,
+        "files": files,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=float),
+                                          encoding="utf-8")
+
+
+def _replace_folder(new: Path, final: Path) -> None:
+    """Move ``new`` to ``final``; an existing package is set aside first and removed after."""
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(final, old)
+    try:
+        os.replace(new, final)
+    except BaseException:
+        if old is not None:
+            os.replace(old, final)  # put the previous package back
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
