@@ -109,6 +109,7 @@ def transitions_long(flow: pd.DataFrame, classes: LandClasses, changed_only: boo
     table["from_name"] = [classes.name(c) if c else tr("未知") for c in table["from"]]
     table["to_name"] = [classes.name(c) if c else tr("未知") for c in table["to"]]
     table["mu"] = to_mu(table["m2"])
-    order = table.apply(lambda r: (r["scope"] != "scheme", r["scope_id"], _class_order(r["from"]),
-                                   _class_order(r["to"])), axis=1)
-    return table.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
+    keys = [(scope != "scheme", scope_id, _class_order(a), _class_order(b))
+            for scope, scope_id, a, b in zip(table["scope"], table["scope_id"], table["from"], table["to"])]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return table.iloc[order].reset_index(drop=True)
