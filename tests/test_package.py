@@ -49,3 +49,14 @@ def test_package_zip_installs_and_loads(tmp_path):
     subprocess.run([binary, "plugins", "enable", "land_consolidation"], env=env, capture_output=True, timeout=120)
     listed = subprocess.run([binary, "list"], env=env, capture_output=True, text=True, timeout=120)
     assert "landconsolidation:checkunits" in listed.stdout, listed.stderr
+
+
+def test_every_plugin_package_goes_into_the_zip():
+    """A new sub-package must not be forgotten by the packager (the zip would fail to load)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("packager", ROOT / "tools" / "package.py")
+    packager = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(packager)
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "tools"}
+    assert packages <= set(packager.INCLUDE), packages - set(packager.INCLUDE)
