@@ -7,12 +7,12 @@ import subprocess
 import unicodedata
 from pathlib import Path
 
-import processing
 import pytest
 from docx import Document
 from openpyxl import load_workbook
 from qgis.core import QgsProject, QgsVectorLayer
 
+import processing
 from land_consolidation.core.check import run_check
 from land_consolidation.core.qgis_io import read_layer
 from land_consolidation.core.scheme import SchemeLayers

@@ -334,3 +334,10 @@ def test_asking_for_a_units_patches_leaves_the_pieces_untouched(passing):
     before = t["in_pbf_plan"].to_numpy().copy()
     passing.indicators.patches("pbf_plan", 10.0, [], unit_id="DY01")
     assert (t["in_pbf_plan"].to_numpy() == before).all()
+
+
+
+def failing_projects():
+    """The failing scheme's 子项目 (shared by the algorithm and toolbox tests)."""
+    return [project("DY02-02", "农民集聚安置", "0702", WIDE_P3), project("DY01-03", "生态产业开发", "0810", WIDE_P5),
+            project("DY01-02", "生态修复", "0301", WIDE_P4), project("DY01-04", "农民集聚安置", "0702", P8)]

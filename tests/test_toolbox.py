@@ -32,12 +32,7 @@ def passing_layers():
 
 @pytest.fixture(scope="module")
 def failing_layers():
-    projects = [
-        grid.project("DY02-02", "农民集聚安置", "0702", grid.WIDE_P3),
-        grid.project("DY01-03", "生态产业开发", "0810", grid.WIDE_P5),
-        grid.project("DY01-02", "生态修复", "0301", grid.WIDE_P4),
-        grid.project("DY01-04", "农民集聚安置", "0702", grid.P8),
-    ]
+    projects = grid.failing_projects()
     pbf_plan = ([grid.C(*k) for k in grid.PBF_CELLS if k not in ((4, 1), (1, 0))] + [grid.R(4, 1, 4.5, 2)]
                 + [grid.IN_SLOPE, grid.IN_ECO, grid.IN_UDB])
     return grid.scheme(projects, pbf_plan, [grid.R(3, 3, 6, 4), grid.C(3, 2)])

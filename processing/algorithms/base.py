@@ -96,6 +96,18 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
             context.setInvalidGeometryCheck(previous)
 
 
+    def analyse_scheme(self, parameters, context, feedback, progress):
+        """Ruleset + scheme layers through the I/O seam → the engine's analysis (warnings reported)."""
+        from ...core.check import analyse
+        from .scheme_inputs import read_ruleset, read_scheme_layers
+
+        ruleset = read_ruleset(self, parameters, context)
+        layers = read_scheme_layers(self, parameters, context, feedback)
+        analysis = analyse(layers, ruleset, progress=progress)
+        for text in analysis.warnings:
+            warn(feedback, text)
+        return analysis
+
     def source_crs(self, parameters, name: str, context):
         """The CRS of a feature-source parameter (outputs are written in the inputs' CRS)."""
         source = self.parameterAsSource(parameters, name, context)

@@ -2,12 +2,11 @@
 
 from qgis.core import QgsProcessing, QgsProcessingParameterFeatureSink
 
-from ...core.check import analyse
 from ...core.i18n import tr
 from ...core.tables import land_use_structure
-from .base import LandConsolidationAlgorithm, warn
+from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
-from .scheme_inputs import add_scheme_parameters, read_ruleset, read_scheme_layers
+from .scheme_inputs import add_scheme_parameters
 from .sinks import records, write_table
 
 STRUCTURE_FIELDS = (
@@ -39,11 +38,7 @@ class LandUseStructureAlgorithm(LandConsolidationAlgorithm):
                                                             QgsProcessing.TypeVector))
 
     def perform(self, parameters, context, feedback, progress):
-        ruleset = read_ruleset(self, parameters, context)
-        layers = read_scheme_layers(self, parameters, context, feedback)
-        analysis = analyse(layers, ruleset, progress=progress)
-        for text in analysis.warnings:
-            warn(feedback, text)
+        analysis = self.analyse_scheme(parameters, context, feedback, progress)
         table = land_use_structure(analysis.indicators.flows, analysis.baseline.classes)
         return {"OUTPUT": write_table(self, parameters, context, "OUTPUT", STRUCTURE_FIELDS, records(table),
                                       feedback=feedback)}

@@ -7,14 +7,13 @@ from qgis.core import (
 )
 
 from ...core.analyses import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
-from ...core.check import analyse
 from ...core.evaluate import status_of
 from ...core.i18n import tr
 from ...core.measure import to_mu
 from ...core.qgis_io import crs_wkt_of
-from .base import LandConsolidationAlgorithm, warn
+from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
-from .scheme_inputs import add_scheme_parameters, read_ruleset, read_scheme_layers
+from .scheme_inputs import add_scheme_parameters
 from .sinks import records, write_table
 
 LEDGER_FIELDS = (("direction", str), ("unit_id", str), ("township", str), ("bsm", str), ("dlbm", str),
@@ -52,11 +51,8 @@ class PbfAdjustmentAlgorithm(LandConsolidationAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("IN_GDDB", tr("调入平均等别")))
 
     def perform(self, parameters, context, feedback, progress):
-        ruleset = read_ruleset(self, parameters, context)
-        layers = read_scheme_layers(self, parameters, context, feedback)
-        analysis = analyse(layers, ruleset, progress=progress)
-        for text in analysis.warnings:
-            warn(feedback, text)
+        analysis = self.analyse_scheme(parameters, context, feedback, progress)
+        ruleset = analysis.ruleset
         rule = next((r for r in ruleset.rules if r.metric == "pbf_adjustment_share"), None)
         cap = rule.threshold if rule is not None and isinstance(rule.threshold, float) else None
         ledger = pbf_ledger(analysis.indicators, cap)
