@@ -56,6 +56,13 @@ class LandConsolidationPlugin:
 
     def show_panel(self, visible: bool = True):
         """Create the dock on first use and show or hide it."""
+        from .core.requirements import missing_message
+
+        reason = missing_message("engine")
+        if reason:  # tell the planner what to install rather than failing
+            self.iface.messageBar().pushWarning(tr("全域整治"), reason)
+            self.panel_action.setChecked(False)
+            return None
         if self.dock is None:
             from qgis.PyQt.QtCore import Qt
 

@@ -5,29 +5,22 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..core.i18n import tr
 from ..core.paths import icon_path, plugin_version
-from .algorithms.check_units import CheckUnitsAlgorithm
-from .algorithms.contiguous_patches import ContiguousPatchesAlgorithm
-from .algorithms.control_line_conflicts import ControlLineConflictsAlgorithm
-from .algorithms.create_scheme import CreateSchemeAlgorithm
-from .algorithms.export_unit_scheme import ExportUnitSchemeAlgorithm
-from .algorithms.land_use_flow import LandUseFlowAlgorithm
-from .algorithms.land_use_structure import LandUseStructureAlgorithm
-from .algorithms.pbf_adjustment import PbfAdjustmentAlgorithm
-from .algorithms.potential_survey import PotentialSurveyAlgorithm
-from .algorithms.txt_exchange import ExportTxtAlgorithm, ImportTxtAlgorithm
-
-ALGORITHMS = (
-    CheckUnitsAlgorithm, ControlLineConflictsAlgorithm, LandUseStructureAlgorithm, LandUseFlowAlgorithm,
-    ContiguousPatchesAlgorithm, PbfAdjustmentAlgorithm, CreateSchemeAlgorithm, PotentialSurveyAlgorithm,
-    ExportTxtAlgorithm, ImportTxtAlgorithm, ExportUnitSchemeAlgorithm,
-)
+from ..core.requirements import missing_message
+from .catalogue import ALGORITHMS
 
 PROVIDER_ID = "landconsolidation"
 
 
 class LandConsolidationProvider(QgsProcessingProvider):
     def loadAlgorithms(self):
-        for algorithm in ALGORITHMS:
+        reason = missing_message("engine")
+        if reason:  # list the algorithms anyway; each explains what to install
+            from .algorithms.unavailable import UnavailableAlgorithm
+
+            for name, display, group in ALGORITHMS:
+                self.addAlgorithm(UnavailableAlgorithm(name, display, group, reason))
+            return
+        for algorithm in algorithm_classes():
             self.addAlgorithm(algorithm())
 
     def id(self):
@@ -44,3 +37,21 @@ class LandConsolidationProvider(QgsProcessingProvider):
 
     def versionInfo(self):
         return plugin_version()
+
+
+def algorithm_classes() -> tuple:
+    """The algorithm classes (importing them needs the engine's libraries)."""
+    from .algorithms.check_units import CheckUnitsAlgorithm
+    from .algorithms.contiguous_patches import ContiguousPatchesAlgorithm
+    from .algorithms.control_line_conflicts import ControlLineConflictsAlgorithm
+    from .algorithms.create_scheme import CreateSchemeAlgorithm
+    from .algorithms.export_unit_scheme import ExportUnitSchemeAlgorithm
+    from .algorithms.land_use_flow import LandUseFlowAlgorithm
+    from .algorithms.land_use_structure import LandUseStructureAlgorithm
+    from .algorithms.pbf_adjustment import PbfAdjustmentAlgorithm
+    from .algorithms.potential_survey import PotentialSurveyAlgorithm
+    from .algorithms.txt_exchange import ExportTxtAlgorithm, ImportTxtAlgorithm
+
+    return (CheckUnitsAlgorithm, ControlLineConflictsAlgorithm, LandUseStructureAlgorithm, LandUseFlowAlgorithm,
+            ContiguousPatchesAlgorithm, PbfAdjustmentAlgorithm, CreateSchemeAlgorithm, PotentialSurveyAlgorithm,
+            ExportTxtAlgorithm, ImportTxtAlgorithm, ExportUnitSchemeAlgorithm)

@@ -45,3 +45,32 @@ def test_init_processing_without_iface(qgis_processing):
     finally:
         plugin.unload()
     assert _provider() is None
+
+
+def test_catalogue_matches_the_algorithms():
+    """The dependency-free list the provider falls back on names the real algorithms exactly."""
+    from land_consolidation.processing.catalogue import ALGORITHMS
+    from land_consolidation.processing.provider import algorithm_classes
+
+    real = [(cls.NAME, cls.DISPLAY, cls.GROUP) for cls in algorithm_classes()]
+    assert sorted(real) == sorted(ALGORITHMS)
+
+
+def test_without_the_engine_libraries_the_algorithms_are_listed_and_explain(monkeypatch, qgis_processing):
+    """In a QGIS whose Python lacks shapely 2 or pandas the plugin loads; running says what to install."""
+    from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
+
+    import land_consolidation.processing.provider as provider_module
+
+    monkeypatch.setattr(provider_module, "missing_message", lambda purpose="engine": "缺少 shapely>=2")
+    plugin = land_consolidation.classFactory(None)
+    plugin.initProcessing()
+    try:
+        provider = _provider()
+        ids = sorted(a.id() for a in provider.algorithms())
+        assert len(ids) == 11 and "landconsolidation:checkunits" in ids
+        algorithm = provider.algorithm("checkunits").create()
+        with pytest.raises(QgsProcessingException, match="shapely"):
+            algorithm.processAlgorithm({}, QgsProcessingContext(), QgsProcessingFeedback())
+    finally:
+        plugin.unload()

@@ -14,7 +14,6 @@ from ...core.errors import Cancelled, LandConsolidationError
 from ...core.i18n import tr, translatable
 from ...core.paths import icon_path
 from ...core.progress import Progress
-from ...core.qgis_io import read_features, read_layer
 
 GROUPS = {
     "check": translatable("合规性检查"),
@@ -76,6 +75,8 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
         Geometry validity is checked by the engine (which repairs and reports), so the
         context's invalid-geometry filter is switched off while reading.
         """
+        from ...core.qgis_io import read_features, read_layer  # needs the engine's libraries
+
         if parameters.get(name) in (None, ""):
             return None
         previous = context.invalidGeometryCheck()

@@ -12,7 +12,6 @@ from qgis.core import (
 from ...core.check import run_check
 from ...core.errors import InputError
 from ...core.i18n import tr
-from ...report.package import export_package
 from .base import LandConsolidationAlgorithm, warn
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import LAYER_PARAMETERS, add_scheme_parameters, read_ruleset, read_scheme_layers
@@ -53,6 +52,13 @@ class ExportUnitSchemeAlgorithm(LandConsolidationAlgorithm):
         self.addOutput(QgsProcessingOutputString("PACKAGES", tr("成果包文件夹")))
 
     def perform(self, parameters, context, feedback, progress):
+        from ...core.requirements import missing_message
+
+        reason = missing_message("export")
+        if reason:
+            raise InputError(reason)
+        from ...report.package import export_package  # python-docx and openpyxl are needed only here
+
         ruleset = read_ruleset(self, parameters, context)
         layers = read_scheme_layers(self, parameters, context, feedback)
         result = run_check(layers, ruleset=ruleset)
