@@ -166,3 +166,32 @@ def test_sketch_preview_shows_figures_before_the_polygon_is_finished(dock, proje
     assert shown.indicators.per_unit.loc["（绘制中）", "area_m2"] == pytest.approx(expected, rel=1e-6)
     dock.controller.preview("units", None)
     assert "（绘制中）" not in wait_until_idle(dock.controller).indicators.per_unit.index
+
+
+def test_clicking_a_conflict_zooms_to_it(dock, project_layers, qgis_iface):
+    """The grid scheme has no conflict; a 农民集聚安置 inside the red line makes one, and a click frames it."""
+    from qgis.core import QgsFeature
+
+    dock.auto_detect()
+    dock.apply()
+    wait_until_idle(dock.controller)
+    projects = project_layers["projects"]
+    projects.startEditing()
+    feature = QgsFeature(projects.fields())
+    feature.setGeometry(QgsGeometry.fromWkt(grid.P8.wkt))
+    for name, value in (("XMBH", "DY01-09"), ("XMLX", "农民集聚安置"), ("GHDLBM", "0702")):
+        feature.setAttribute(name, value)
+    projects.addFeature(feature)
+    shown = wait_until_idle(dock.controller)
+    assert any(c.rule_id == "eco_redline_construction" for c in shown.conflicts)
+    dock.scopeCombo.setCurrentIndex(0)
+    item = next(dock.conflictsList.item(i) for i in range(dock.conflictsList.count())
+                if "红线" in dock.conflictsList.item(i).text())
+    dock.locate_conflict(item)
+    extent = qgis_iface.mapCanvas().extent()
+    conflict = shapely.from_wkt(grid.P8.wkt)
+    assert extent.contains(QgsPointXY(*conflict.centroid.coords[0]))
+    # Framed on the 40 m × 200 m conflict (1.5× margin, stretched on one side to the canvas shape),
+    # not on the 1,200 m × 800 m scheme.
+    assert min(extent.width() / 60.0, extent.height() / 300.0) <= 1.01
+    projects.rollBack()

@@ -170,6 +170,11 @@ def test_hostile_unit_name_and_atomic_replacement(plugin_provider, tmp_path):
     assert not (tmp_path / "甲 村").exists() and not (tmp_path.parent / "甲 村").exists()
     marker = first / "planner-notes.txt"  # something only the old package has
     marker.write_text("old", encoding="utf-8")
+    facts = json.loads((first / "manifest.json").read_text(encoding="utf-8"))["facts"]
+    tables = [list(sheet.values) for sheet in load_workbook(first / "附表.xlsx")]
     second = Path(processing.run("landconsolidation:exportunitscheme", dict(parameters))["PACKAGES"])
     assert second == first and not marker.exists() and (second / "单元方案.docx").exists()
+    # Same inputs, same tables and figures.
+    assert json.loads((second / "manifest.json").read_text(encoding="utf-8"))["facts"] == facts
+    assert [list(sheet.values) for sheet in load_workbook(second / "附表.xlsx")] == tables
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [first.name]

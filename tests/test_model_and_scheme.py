@@ -72,3 +72,26 @@ def test_create_scheme(plugin_provider, tmp_path):
     with pytest.raises(QgsProcessingException, match="已存在"):
         processing.run("landconsolidation:createscheme", {"OUTPUT": str(path)})
     assert QgsVectorLayer(f"{path}|layername=YJJBNTTB_GH", "b", "ogr").featureCount() == len(grid.PBF_CELLS)
+
+
+SAMPLE_RUNS = {
+    "landusestructure": (("UNITS", "LANDUSE", "PROJECTS"), ("OUTPUT",)),
+    "landuseflow": (("UNITS", "LANDUSE", "PROJECTS"), ("OUTPUT", "CHANGES")),
+    "contiguouspatches": (("UNITS", "PBF", "PBF_PLAN"), ("OUTPUT", "SUMMARY")),
+    "controllineconflicts": (("UNITS", "LANDUSE", "PROJECTS", "PBF_PLAN", "ECO_REDLINE", "UDB"), ("OUTPUT",)),
+    "pbfadjustment": (("UNITS", "LANDUSE", "PBF", "PBF_PLAN", "TOWNSHIPS"), ("OUTPUT", "SUMMARY")),
+    "potentialsurvey": (("UNITS", "LANDUSE", "PBF", "UDB"), ("OUTPUT",)),
+}
+TABLES = {"UNITS": "DY", "LANDUSE": "DLTB", "PROJECTS": "XM", "PBF": "YJJBNTTB", "PBF_PLAN": "YJJBNTTB_GH",
+          "ECO_REDLINE": "STBHHX", "UDB": "CZKFBJ", "TOWNSHIPS": "XZQ"}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_RUNS))
+def test_every_toolbox_algorithm_runs_on_the_sample(plugin_provider, sample_gpkg, tmp_path, name):
+    inputs, outputs = SAMPLE_RUNS[name]
+    parameters = {key: f"{sample_gpkg}|layername={TABLES[key]}" for key in inputs}
+    parameters.update({key: str(tmp_path / f"{key}.gpkg") for key in outputs})
+    result = processing.run(f"landconsolidation:{name}", parameters)
+    for key in outputs:
+        layer = QgsVectorLayer(result[key], key, "ogr")
+        assert layer.isValid() and layer.featureCount() > 0, (name, key)

@@ -26,7 +26,9 @@ def test_class_factory_init_gui_and_unload(qgis_iface, qgis_processing):
     algorithm_ids = {a.id() for a in provider.algorithms()}
     assert "landconsolidation:checkunits" in algorithm_ids
     for algorithm in provider.algorithms():
-        assert algorithm.shortHelpString().strip(), algorithm.id()
+        text = algorithm.shortHelpString()
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in text), algorithm.id()  # Chinese
+        assert len([w for w in text.split() if w.isascii() and w.isalpha()]) > 10, algorithm.id()  # and English
         assert algorithm.group(), algorithm.id()
         assert not algorithm.icon().isNull(), algorithm.id()
     assert plugin.actions, "initGui adds at least one action"
