@@ -195,3 +195,47 @@ def test_clicking_a_conflict_zooms_to_it(dock, project_layers, qgis_iface):
     # not on the 1,200 m × 800 m scheme.
     assert min(extent.width() / 60.0, extent.height() / 300.0) <= 1.01
     projects.rollBack()
+
+
+def test_applying_twice_follows_the_edited_unit_once(dock, project_layers):
+    units = project_layers["units"]
+    before = units.receivers(units.geometryChanged)
+    dock.auto_detect()
+    assert dock.apply()
+    once = units.receivers(units.geometryChanged)
+    assert once == before + 2  # the live controller and the panel (which unit is being edited)
+    assert dock.apply()
+    assert units.receivers(units.geometryChanged) == once
+    dock.shutdown()
+    assert units.receivers(units.geometryChanged) == before
+
+
+def test_a_failing_computation_waits_for_the_next_edit(dock, project_layers):
+    """Input the engine refuses is reported once, not recomputed in a loop until the planner edits again."""
+    from land_consolidation.core.errors import LandConsolidationError
+
+    dock.auto_detect()
+    dock.apply()
+    wait_until_idle(dock.controller)
+    attempts, errors = [], []
+    dock.controller.errorRaised.connect(errors.append)
+
+    def refuse(*_args, **_kwargs):
+        attempts.append(1)
+        raise LandConsolidationError("图层“DY”要素 1：几何无效")
+
+    dock.controller.live.update = refuse
+    dock.controller.note(dock.controller._pending.everything())
+    deadline = time.monotonic() + 2.0  # well beyond the debounce: a retry loop would run many times
+    while time.monotonic() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.01)
+    assert len(attempts) == 1 and errors == ["图层“DY”要素 1：几何无效"]
+    assert dock.statusLabel.text() == "⚠ 图层“DY”要素 1：几何无效"
+
+    dock.controller.note(dock.controller._pending.everything())  # the planner edits again
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and len(attempts) < 2:
+        QgsApplication.processEvents()
+        time.sleep(0.01)
+    assert len(attempts) == 2

@@ -131,12 +131,23 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
             self.statusLabel.setText("⚠ " + str(error))
             return False
         self._fill_sketch_options()
-        units = self.roles()["units"]
+        self._watch_units(self.roles()["units"])
+        self.setupGroup.setCollapsed(True)
+        return True
+
+    def _watch_units(self, units):
+        """Follow which unit is being edited, on one layer at a time (applying twice must not connect twice)."""
+        previous = getattr(self, "_watched_units", None)
+        if previous is not None:
+            for signal in (previous.geometryChanged, previous.featureAdded):
+                try:
+                    signal.disconnect(self._remember_edited_unit)
+                except (TypeError, RuntimeError):  # not connected, or the layer is gone
+                    pass
+        self._watched_units = units
         if units is not None:
             units.geometryChanged.connect(self._remember_edited_unit)
             units.featureAdded.connect(self._remember_edited_unit)
-        self.setupGroup.setCollapsed(True)
-        return True
 
     def save_to_project(self):
         project = QgsProject.instance()
@@ -364,6 +375,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
     def shutdown(self):
         """Before the dock is deleted (plugin unload, tests): stop the live check and tools."""
         self.controller.shutdown()
+        self._watch_units(None)
         if self.sketch_tool is not None:
             self.toggle_sketch("units", False)
         try:

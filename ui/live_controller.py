@@ -294,6 +294,8 @@ class LiveController(QObject):
             if task.error:
                 self.statusChanged.emit(task.error)
                 self.errorRaised.emit(task.error)
+                if self._task_generation == self._generation:
+                    return  # the same input would fail again: wait for the planner's next edit
         if self._pending != Changes.nothing() and not self._timer.isActive():
             self.schedule()
 
