@@ -8,6 +8,7 @@ same folder ``tools/qgis-process`` gives to QGIS as QGIS_PLUGINPATH.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -34,9 +35,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 @pytest.fixture(scope="session")
-def sample_gpkg() -> Path:
+def sample_gpkg(tmp_path_factory) -> Path:
+    """A private copy of the shipped sample.
+
+    QGIS's OGR provider opens a GeoPackage for update and switches it to WAL journaling,
+    which rewrites the file's header: tests must never touch the shipped file (an
+    installed plugin folder may be read-only, where a WAL GeoPackage cannot be opened).
+    """
     assert SAMPLE.exists(), "the sample GeoPackage is shipped in the repository"
-    return SAMPLE
+    copy = tmp_path_factory.mktemp("sample") / SAMPLE.name
+    shutil.copy2(SAMPLE, copy)
+    return copy
 
 
 @pytest.fixture(scope="session")

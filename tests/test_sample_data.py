@@ -265,3 +265,17 @@ def test_shipped_sample_is_what_the_generator_makes(tmp_path, sample_gpkg):
     fresh = tmp_path / "sample_pianqu.gpkg"
     ms.generate(fresh)  # the defaults: 3,000 parcels, seed 2022
     _assert_same(features(sample_gpkg), features(fresh))
+
+
+def test_shipped_sample_keeps_the_rollback_journal():
+    """The shipped file keeps SQLite's rollback journal (header bytes 18-19 = 1, not WAL's 2).
+
+    A WAL GeoPackage needs to create -wal/-shm files beside it, which fails where an
+    installed plugin folder is read-only; QGIS switches a file it opens for update to WAL,
+    so demo, tests and bench work on copies and this guards the shipped file.
+    """
+    from conftest import SAMPLE
+
+    header = SAMPLE.read_bytes()[:20]
+    assert header[:16] == b"SQLite format 3\x00"
+    assert (header[18], header[19]) == (1, 1), f"{SAMPLE.name} was switched to WAL journaling"

@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +20,17 @@ SAMPLE = ROOT / "resources" / "sample" / "sample_pianqu.gpkg"
 QGIS_PROCESS = ROOT / "tools" / "qgis-process"
 
 
+# QGIS opens a GeoPackage input for update (and switches it to WAL), so the demo works
+# on a copy next to its results and the shipped sample stays untouched.
+INPUT = SAMPLE
+
+
 def layer(name: str) -> str:
-    return f"{SAMPLE}|layername={name}"
+    return f"{INPUT}|layername={name}"
 
 
-SCHEME = {
+def scheme() -> dict:
+    return {
     "UNITS": layer("DY"),
     "UNIT_ID_FIELD": "DYBH",
     "LANDUSE": layer("DLTB"),
@@ -33,11 +40,11 @@ SCHEME = {
     "ECO_REDLINE": layer("STBHHX"),
     "UDB": layer("CZKFBJ"),
     "TOWNSHIPS": layer("XZQ"),
-}
+    }
 
 
 def pick(*names) -> dict:
-    return {name: SCHEME[name] for name in names}
+    return {name: scheme()[name] for name in names}
 
 
 def run(algorithm: str, parameters: dict) -> dict:
@@ -57,10 +64,16 @@ def main() -> None:
     arguments.add_argument("--out", default="out")
     out = Path(arguments.parse_args().out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    global INPUT
+    INPUT = out / "输入数据" / SAMPLE.name
+    INPUT.parent.mkdir(exist_ok=True)
+    for leftover in INPUT.parent.glob(SAMPLE.name + "*"):
+        leftover.unlink()
+    shutil.copy2(SAMPLE, INPUT)
 
     check_csv = out / "合规性核算表.csv"
     steps = [
-        ("landconsolidation:checkunits", SCHEME, {"OUTPUT": "合规性核算表.csv", "CONFLICTS": "冲突图斑.gpkg"}),
+        ("landconsolidation:checkunits", scheme(), {"OUTPUT": "合规性核算表.csv", "CONFLICTS": "冲突图斑.gpkg"}),
         ("landconsolidation:landusestructure", pick("UNITS", "UNIT_ID_FIELD", "LANDUSE", "PROJECTS"),
          {"OUTPUT": "土地利用结构调整表.csv"}),
         ("landconsolidation:landuseflow", pick("UNITS", "UNIT_ID_FIELD", "LANDUSE", "PROJECTS"),
@@ -75,7 +88,7 @@ def main() -> None:
         ("landconsolidation:potentialsurvey", pick("UNITS", "UNIT_ID_FIELD", "LANDUSE", "PBF", "UDB"),
          {"OUTPUT": "整治潜力图斑.gpkg"}),
         ("landconsolidation:exporttxt", {"INPUT": layer("XM")}, {"OUTPUT": "子项目坐标.txt"}),
-        ("landconsolidation:exportunitscheme", {**SCHEME, "ORGANISATION": "示例规划设计研究院"},
+        ("landconsolidation:exportunitscheme", {**scheme(), "ORGANISATION": "示例规划设计研究院"},
          {"OUTPUT_FOLDER": "单元方案"}),
     ]
     for algorithm, inputs, outputs in steps:

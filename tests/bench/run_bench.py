@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import sys
 import time
@@ -36,7 +37,14 @@ ROLES = {"units": "DY", "landuse": "DLTB", "projects": "XM", "pbf": "YJJBNTTB", 
 
 def dataset_path(name: str, parcels: int | None) -> Path:
     if parcels is None:
-        return ROOT / "resources" / "sample" / "sample_pianqu.gpkg"
+        # A copy: QGIS opens the layers for update and would switch the shipped file to WAL.
+        shipped = ROOT / "resources" / "sample" / "sample_pianqu.gpkg"
+        copy = ROOT / ".build" / "bench" / shipped.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in copy.parent.glob(shipped.name + "*"):
+            leftover.unlink()
+        shutil.copy2(shipped, copy)
+        return copy
     path = ROOT / ".build" / "bench" / f"{name}_{parcels}.gpkg"
     if not path.exists():
         import subprocess
