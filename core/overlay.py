@@ -256,15 +256,15 @@ def interior_overlaps(geoms: np.ndarray, tolerance_m2: float, among=None) -> lis
     probes = np.arange(len(geoms)) if among is None else np.asarray(among, dtype=np.int64)
     if len(probes) == 0:
         return []
-    pairs = []
-    # Probing every geometry, "contains" finds each containment from the outer side; probing a
-    # subset needs "within" too.
-    for predicate in ("overlaps", "contains") if among is None else ("overlaps", "contains", "within"):
-        a, b = tree.query(geoms[probes], predicate=predicate)
-        a = probes[a]
-        keep = a != b
-        pairs.append(np.column_stack([a[keep], b[keep]]))
-    pairs = np.concatenate(pairs)
+    # Interiors sharing an area (overlap, containment either way, duplicates) is the DE-9IM
+    # pattern "2********"; asking the tree for "intersects" and testing the pattern on those
+    # pairs is an order of magnitude faster than the tree's "overlaps"/"contains" predicates.
+    a, b = tree.query(geoms[probes], predicate="intersects")
+    a = probes[a]
+    keep = a != b
+    a, b = a[keep], b[keep]
+    shared = robust(lambda x, y: shapely.relate_pattern(x, y, "2********"), geoms[a], geoms[b]).astype(bool)
+    pairs = np.column_stack([a[shared], b[shared]])
     if len(pairs) == 0:
         return []
     pairs = np.unique(np.sort(pairs, axis=1), axis=0)

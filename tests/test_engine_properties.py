@@ -113,3 +113,25 @@ def test_connected_components_match_a_breadth_first_search(n, edges):
         for j in range(n):
             assert (labels[i] == labels[j]) == (seen[i] == seen[j])
     assert all(labels[i] <= i for i in range(n))  # the label is the smallest member
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(1, 4), st.integers(1, 4)),
+                min_size=2, max_size=9))
+def test_interior_overlaps_finds_exactly_the_pairs_sharing_area(rectangles):
+    """On integer rectangles (edge and corner contacts, containment, duplicates are all common),
+    the pairs found are those whose intersection has area, with that area."""
+    from land_consolidation.core.overlay import interior_overlaps
+
+    geoms = np.array([shapely.box(x, y, x + w, y + h) for x, y, w, h in rectangles], dtype=object)
+    expected = {}
+    for i in range(len(geoms)):
+        for j in range(i + 1, len(geoms)):
+            area = geoms[i].intersection(geoms[j]).area
+            if area > 0.5:  # integer rectangles share 0 or at least 1 unit²
+                expected[(i, j)] = area
+    found = {(i, j): area for i, j, area in interior_overlaps(geoms, 0.5)}
+    assert found == pytest.approx(expected)
+    subset = [0]
+    found_for_first = {(i, j) for i, j, _ in interior_overlaps(geoms, 0.5, among=subset)}
+    assert found_for_first == {pair for pair in expected if 0 in pair}
