@@ -23,7 +23,16 @@ from .i18n import tr, translatable
 from .landclasses import LandClasses, load_land_classes
 from .layerdata import LayerData
 from .measure import WorkingFrame, lonlat_bounds, to_mu
-from .overlay import SLIVER_AREA_M2, OverlappingParts, PartIndex, cut, dissolve_overlapping, interior_overlaps
+from .overlay import (
+    SLIVER_AREA_M2,
+    OverlappingParts,
+    PartIndex,
+    cut,
+    dissolve_overlapping,
+    interior_overlaps,
+    polygonal,
+    robust,
+)
 from .ruleset import Ruleset
 
 FLAG_LAYERS = ("pbf", "pbf_plan", "eco", "udb", "udb_plan")
@@ -176,11 +185,12 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
     township_parts = None
     township_names = {}
     if layers.townships is not None and len(layers.townships):
-        townships = _ingest(layers.townships, roles["townships"], frame, report)
-        v.require_fields(townships, roles["townships"])
-        townships.attrs["XZQDM"] = v.codes(townships, "XZQDM")
-        _refuse_overlaps(townships, roles["townships"], frame, OVERLAP_TOLERANCE_M2)
-        township_parts = PartIndex.build(townships.geoms)
+        drawn = v.polygons(layers.townships, roles["townships"], report)
+        v.require_fields(drawn, roles["townships"])
+        drawn.attrs["XZQDM"] = v.codes(drawn, "XZQDM")
+        _refuse_overlaps(drawn, roles["townships"], frame, OVERLAP_TOLERANCE_M2)
+        townships = _to_frame(drawn, frame)
+        township_parts = PartIndex.build(_without_reprojection_slivers(townships.geoms, frame))
         names = townships.column("XZQMC", "")
         township_names = {c: ("" if n is None else str(n)) for c, n in zip(townships.attrs["XZQDM"], names)}
 
@@ -202,20 +212,22 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset, chang
     report = v.Report()
     roles = v.ROLES
     frame = baseline.frame
-    units = _ingest(layers.units, roles["units"], frame, report)
-    ids = v.unit_ids(units, roles["units"], layers.unit_id_field).to_numpy()
+    drawn = v.polygons(layers.units, roles["units"], report)
+    ids = v.unit_ids(drawn, roles["units"], layers.unit_id_field).to_numpy()
     among = None if changed_units is None else np.flatnonzero(np.isin(ids, list(changed_units)))
-    _refuse_overlaps(units, roles["units"], frame, OVERLAP_TOLERANCE_M2, labels=ids, among=among)
+    _refuse_overlaps(drawn, roles["units"], frame, OVERLAP_TOLERANCE_M2, labels=ids, among=among)
+    units = _to_frame(drawn, frame)
     names = units.column("DYMC", "").map(lambda n: "" if n is None else str(n)).to_numpy()
 
     projects = None
     project_table = pd.DataFrame({"id": [], "type": [], "code_after": [], "kcxs": []})
     project_parts = None
     if layers.projects is not None and len(layers.projects):
-        projects = _ingest(layers.projects, roles["projects"], frame, report)
-        v.require_fields(projects, roles["projects"])
-        project_table = _project_table(projects, baseline.classes, ruleset, report)
-        parts = _non_overlapping_projects(projects, project_table, ruleset, frame)
+        drawn = v.polygons(layers.projects, roles["projects"], report)
+        v.require_fields(drawn, roles["projects"])
+        project_table = _project_table(drawn, baseline.classes, ruleset, report)
+        projects = _to_frame(drawn, frame)
+        parts = _non_overlapping_projects(drawn, projects, project_table, ruleset, frame)
         project_parts = PartIndex.build(parts)
 
     pbf_plan = (_flag_parts(layers.pbf_plan, roles["pbf_plan"], frame, report, dissolve=False)
@@ -237,24 +249,41 @@ def build_survey_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset
                       baseline, ruleset)
     report = v.Report()
     role = v.Role("landuse_after", translatable("后期地类图斑"), required=("DLBM",))
-    after = _ingest(survey_after, role, baseline.frame, report)
-    v.require_fields(after, role)
+    drawn = v.polygons(survey_after, role, report)
+    v.require_fields(drawn, role)
+    _refuse_overlaps(drawn, role, baseline.frame, OVERLAP_TOLERANCE_M2)
+    after = _to_frame(drawn, baseline.frame)
     table = _parcel_table(after, baseline.classes, report, with_township=False)
-    _refuse_overlaps(after, role, baseline.frame, OVERLAP_TOLERANCE_M2)
     total, main = booked_areas(table, baseline.frame.areas(after.geoms), np.arange(len(table)))
     deduction = np.where(total > 0, 1.0 - main / np.where(total > 0, total, 1.0), 0.0)
     plan.project_table = pd.DataFrame({
         "id": [b or tr("要素{fid}").format(fid=int(f)) for b, f in zip(table["bsm"], after.fids)],
         "type": "", "code_after": table["code"].to_numpy(), "kcxs": deduction, "name": ""})
-    plan.project_parts = PartIndex.build(after.geoms)
+    plan.project_parts = PartIndex.build(_without_reprojection_slivers(after.geoms, baseline.frame))
     plan.projects = after
     plan.warnings = plan.warnings + report.warnings
     return plan
 
 
 def _ingest(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report) -> LayerData:
-    layer = v.polygons(layer, role, report)
+    return _to_frame(v.polygons(layer, role, report), frame)
+
+
+def _to_frame(layer: LayerData, frame: WorkingFrame) -> LayerData:
     return layer.with_geoms(frame.ingest(layer.geoms, layer.crs_wkt), frame.wkt)
+
+
+def _without_reprojection_slivers(geoms: np.ndarray, frame: WorkingFrame) -> np.ndarray:
+    """Parts that only touch where they were drawn can overlap by slivers once reprojected (a vertex
+    on one side of a shared edge that the other side lacks leaves the straight line): the later
+    feature gives way there, so the overlay never counts such a sliver twice."""
+    slivers = interior_overlaps(geoms, 0.0)
+    if not slivers:
+        return geoms
+    geoms = np.asarray(geoms, dtype=object).copy()
+    for i, j, _ in sorted(slivers):
+        geoms[j] = polygonal(robust(shapely.difference, np.array([geoms[j]], dtype=object), geoms[i]))[0]
+    return geoms
 
 
 def _flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report,
@@ -268,18 +297,20 @@ def _flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.R
     return PartIndex.build(geoms)
 
 
-def _overlaps_m2(geoms, frame: WorkingFrame, tolerance_m2: float, among=None) -> list:
-    """Interior overlaps above ``tolerance_m2`` as (i, j, ellipsoidal m²)."""
-    pairs = interior_overlaps(geoms, frame.square_metres_to_units(tolerance_m2), among=among)
+def _overlaps_m2(layer: LayerData, frame: WorkingFrame, tolerance_m2: float, among=None) -> list:
+    """Interior overlaps of a layer's features as drawn (in the layer's own CRS, where features that
+    share an edge do not overlap), above ``tolerance_m2`` of ellipsoidal area: (i, j, m²)."""
+    pairs = interior_overlaps(layer.geoms, 0.0, among=among)
     if not pairs:
         return []
-    areas = frame.areas(shapely.intersection(geoms[[i for i, _, _ in pairs]], geoms[[j for _, j, _ in pairs]]))
+    shared = robust(shapely.intersection, layer.geoms[[i for i, _, _ in pairs]], layer.geoms[[j for _, j, _ in pairs]])
+    areas = frame.areas(frame.ingest(polygonal(shared), layer.crs_wkt))
     return [(i, j, float(area)) for (i, j, _), area in zip(pairs, areas) if area > tolerance_m2]
 
 
 def _refuse_overlaps(layer: LayerData, role: v.Role, frame: WorkingFrame, tolerance_m2: float,
                      labels=None, among=None) -> None:
-    overlaps = _overlaps_m2(layer.geoms, frame, tolerance_m2, among=among)
+    overlaps = _overlaps_m2(layer, frame, tolerance_m2, among=among)
     if not overlaps:
         return
     shown = []
@@ -351,10 +382,11 @@ def _project_table(projects: LayerData, classes: LandClasses, ruleset: Ruleset, 
                          "name": projects.column("XMMC", "").to_numpy()})
 
 
-def _non_overlapping_projects(projects: LayerData, table: pd.DataFrame, ruleset: Ruleset,
+def _non_overlapping_projects(drawn: LayerData, projects: LayerData, table: pd.DataFrame, ruleset: Ruleset,
                               frame: WorkingFrame) -> np.ndarray:
-    """子项目 as non-overlapping parts; overlaps with different planned classes are a data error."""
-    overlaps = _overlaps_m2(projects.geoms, frame, ruleset.project_overlap_tolerance_m2)
+    """子项目 as non-overlapping parts in the overlay frame; overlaps (as drawn) with different
+    planned classes are a data error."""
+    overlaps = _overlaps_m2(drawn, frame, ruleset.project_overlap_tolerance_m2)
     codes = table["code_after"].to_numpy()
     ids = table["id"].to_numpy()
     conflicting = [(i, j, a) for i, j, a in overlaps if codes[i] != codes[j]]
@@ -364,11 +396,9 @@ def _non_overlapping_projects(projects: LayerData, table: pd.DataFrame, ruleset:
             for i, j, area in conflicting[: v.MAX_IDS_IN_MESSAGE])
         raise DataError(tr("子项目相互重叠且规划地类不同，无法确定规划后的地类：{pairs}。请调整子项目范围。").format(
             pairs=shown))
-    geoms = projects.geoms.copy()
-    # Same-class overlaps: the later project (input order) gives way, so area counts once.
-    for i, j, _ in sorted(overlaps):
-        geoms[j] = shapely.difference(geoms[j], geoms[i])
-    return geoms
+    # Same-class overlaps, and overlaps below the tolerance or made by reprojection: the later
+    # project (input order) gives way, so area counts once.
+    return _without_reprojection_slivers(projects.geoms, frame)
 
 
 # ----------------------------------------------------------------------------- pieces

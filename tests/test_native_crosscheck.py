@@ -145,3 +145,25 @@ def test_rule_values_match_native(engine, reference):
         expected = reference.get(("town_pbf_out", code), 0.0) / reference[("town_pbf", code)] * 100
         assert share == pytest.approx(expected, rel=TOLERANCE, abs=1e-6)
 
+
+
+def test_survey_in_lonlat_gives_the_same_verdicts(sample_layers, engine):
+    """The sample's survey in EPSG:4326, the plan as drawn in EPSG:4549. 子项目 DY01-03 and DY01-08
+    share an edge; reprojected into the survey's CRS they overlap by ~0.016 m² (more than the
+    0.01 m² tolerance), which must be neither refused as an overlap nor counted twice."""
+    from builders import reproject
+
+    data = {role: read_features(layer, layer.name(), ROLES[role].fields + (("DYBH",) if role == "units" else ()))
+            for role, layer in sample_layers.items()}
+    data["landuse"] = reproject(data["landuse"], "EPSG:4326")
+    moved = run_check(SchemeLayers(**data))
+    assert [(f.rule_id, f.scope_id, f.status) for f in moved.findings] == \
+           [(f.rule_id, f.scope_id, f.status) for f in engine.findings]
+    columns = ["area_m2", "farmland_before_m2", "farmland_after_m2", "pbf_before_m2"]
+    for unit in engine.indicators.per_unit.index:
+        for column in columns:
+            assert moved.indicators.per_unit.loc[unit, column] == pytest.approx(
+                engine.indicators.per_unit.loc[unit, column], rel=1e-5), (unit, column)
+    areas = moved.indicators.project_areas.set_index("project_id")["area_m2"]
+    expected = engine.indicators.project_areas.set_index("project_id")["area_m2"]
+    assert areas.to_dict() == pytest.approx(expected.to_dict(), rel=1e-5)
