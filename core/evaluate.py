@@ -218,7 +218,14 @@ def udb_expansion_factor(rule: Rule, ind: Indicators) -> list:
     detail = tr("规划城镇开发边界 {plan} 亩 ÷ 现状城镇建设用地 {urban} 亩 = {value} 倍（现状边界 {base} 亩，{factor} 倍）").format(
         plan=_fmt(to_mu(udb["udb_plan_m2"])), urban=_fmt(to_mu(urban)), value=_fmt(value, rule.decimals),
         base=_fmt(to_mu(udb["udb_m2"])), factor=_fmt(baseline_factor, rule.decimals))
-    return [_finding(rule, "scheme", "", value, threshold, detail)]
+    status = None
+    if rule.threshold == "baseline":
+        # Both factors share the denominator, so the planned boundary may not exceed the current
+        # one, compared as planners read areas (0.01 亩): a rounded factor would let ~5e-5 of the
+        # boundary's area grow unseen.
+        status = PASS if _COMPARE[rule.comparison](round(to_mu(udb["udb_plan_m2"]), 2),
+                                                    round(to_mu(udb["udb_m2"]), 2)) else FAIL
+    return [_finding(rule, "scheme", "", value, threshold, detail, status=status)]
 
 
 def eco_redline_construction(rule: Rule, ind: Indicators) -> list:
@@ -328,8 +335,10 @@ def scattered_parcels(rule: Rule, ind: Indicators) -> list:
             out.append(_finding(rule, "unit", unit_id, None, None,
                                 tr("{label}无“{kind}”子项目").format(label=label, kind=kind)))
             continue
-        sizes = to_mu(scattered["area_m2"].to_numpy())
-        total = float(sizes.sum())
+        # Each parcel's limit applies to the whole parcel (even where it crosses into another
+        # unit); the unit's total counts what lies inside the unit.
+        sizes = to_mu(scattered["whole_area_m2"].to_numpy().astype(float))
+        total = float(to_mu(scattered["area_m2"].to_numpy().astype(float)).sum())
         base = to_mu(float(mine.loc[mine["type"] == redevelopment, "area_m2"].sum()))
         share = _share(total, base)
         largest = float(sizes.max())
@@ -344,12 +353,11 @@ def scattered_parcels(rule: Rule, ind: Indicators) -> list:
             detail += tr("；超过单宗上限：{ids}").format(ids="、".join(too_big))
         finding = _finding(rule, "unit", unit_id, largest, limit, detail, status=status)
         if status == FAIL:
-            t = ind.pieces.table
             chosen = scattered if not share_ok else scattered[scattered["project_id"].isin(too_big)]
-            for project, pid in zip(chosen["project"], chosen["project_id"]):
-                mask = (t["unit_id"].to_numpy() == unit_id) & (t["project"].to_numpy() == project)
-                finding.conflicts += _conflicts(ind, rule, mask, tr("零星用地超限：{id}").format(id=pid),
-                                                finding.message)
+            finding.conflicts = [Conflict(rule_id=rule.id, scope_id=str(unit_id), geom=a["geom"],
+                                          area_m2=float(a["area_m2"]), kind=tr("零星用地超限：{id}").format(
+                                              id=a["project_id"]), message=finding.message)
+                                 for _, a in chosen.iterrows()]
         out.append(finding)
     return out
 
@@ -359,7 +367,6 @@ def eco_industry_share(rule: Rule, ind: Indicators) -> list:
     restoration = rule.param("restoration_type")
     areas = ind.project_areas
     out = []
-    t = ind.pieces.table
     for unit_id, row in ind.per_unit.iterrows():
         label = _unit_label(unit_id, row["name"])
         mine = areas[areas["unit_id"] == unit_id]
@@ -376,9 +383,11 @@ def eco_industry_share(rule: Rule, ind: Indicators) -> list:
         status = FAIL if value is None else None  # industry without any restoration cannot comply
         finding = _finding(rule, "unit", unit_id, value, _numeric_threshold(rule), detail, status=status)
         if finding.status == FAIL:
-            projects = mine.loc[mine["type"] == industry, "project"].to_numpy()
-            mask = (t["unit_id"].to_numpy() == unit_id) & np.isin(t["project"].to_numpy(), projects)
-            finding.conflicts = _conflicts(ind, rule, mask, tr("生态产业开发超限"), finding.message)
+            chosen = mine[mine["type"] == industry]
+            finding.conflicts = [Conflict(rule_id=rule.id, scope_id=str(unit_id),
+                                          geom=shapely.union_all(np.asarray(chosen["geom"], dtype=object)),
+                                          area_m2=float(chosen["area_m2"].sum()), kind=tr("生态产业开发超限"),
+                                          message=finding.message)]
         out.append(finding)
     return out
 

@@ -83,7 +83,7 @@ def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: li
     rank[order] = np.arange(len(order))
     patch = rank[patch]
     patch_area = patch_area[order]
-    names = [patch_class(to_mu(a), classes) for a in patch_area]
+    names = [patch_class(round(to_mu(a), 2), classes) for a in patch_area]  # named as the figure reads
     table = pd.DataFrame({"patch": np.arange(len(order)), "area_m2": patch_area, "area_mu": to_mu(patch_area),
                           "class_name": names})
     largest_part = np.full(len(geoms), -1)
@@ -136,7 +136,7 @@ class Indicators:
     flows: pd.DataFrame  # piece, from, to, m2 + unit_id, township, flags
     per_unit: pd.DataFrame
     per_township: pd.DataFrame
-    project_areas: pd.DataFrame  # unit_id, project, project_id, type, area_m2
+    project_areas: pd.DataFrame  # unit_id, project, project_id, type, area_m2 (in the unit), whole_area_m2, geom
     udb: dict
     _patches: dict = field(default_factory=dict)
 
@@ -172,7 +172,7 @@ def compute_indicators(baseline: Baseline, plan: Plan, pieces: Pieces, ruleset: 
         flow[column] = t[column].to_numpy()[flow["piece"].to_numpy()]
     per_unit = _per_unit(baseline, plan, pieces, flow)
     per_township = _per_township(baseline, plan, pieces, flow)
-    project_areas = _project_areas(plan, pieces)
+    project_areas = _project_areas(baseline, plan)
     return Indicators(baseline=baseline, plan=plan, ruleset=ruleset, pieces=pieces, flows=flow, per_unit=per_unit,
                       per_township=per_township, project_areas=project_areas, udb=_cached_udb(baseline, plan, ruleset))
 
@@ -281,14 +281,28 @@ def township_pbf(baseline: Baseline, plan: Plan, code: str) -> tuple[float, floa
     return float(baseline.frame.areas(inside.geoms).sum()), float(out)
 
 
-def _project_areas(plan: Plan, pieces: Pieces) -> pd.DataFrame:
-    t = pieces.table
-    with_project = t[t["project"] >= 0]
-    grouped = with_project.groupby(["unit_id", "project"], sort=True)["area_m2"].sum().reset_index()
+def _project_areas(baseline: Baseline, plan: Plan) -> pd.DataFrame:
+    """Each 子项目's area in each unit, measured on the project as drawn (not on what is left of it
+    where another project of the same class overlaps), and its whole area (a parcel's size limit
+    applies to the parcel, whichever units it crosses); ``geom`` is the part inside the unit."""
+    columns = ["unit_id", "project", "area_m2", "whole_area_m2", "project_id", "type", "geom"]
+    if plan.projects is None or len(plan.project_table) == 0 or len(plan.unit_ids) == 0:
+        return pd.DataFrame(columns=columns)
+    inside = baseline.cut(plan.projects.geoms, plan.unit_parts, keep_outside=False)
+    if len(inside.source) == 0:
+        return pd.DataFrame(columns=columns)
+    whole = baseline.frame.areas(plan.projects.geoms)
     projects = plan.project_table
-    grouped["project_id"] = projects["id"].to_numpy()[grouped["project"].to_numpy()] if len(grouped) else []
-    grouped["type"] = projects["type"].to_numpy()[grouped["project"].to_numpy()] if len(grouped) else []
-    return grouped
+    frame = pd.DataFrame({"unit_id": np.asarray(plan.unit_ids)[inside.part], "project": inside.source,
+                          "area_m2": baseline.frame.areas(inside.geoms), "geom": inside.geoms})
+    frame = frame.groupby(["unit_id", "project"], sort=True).agg(
+        area_m2=("area_m2", "sum"), geom=("geom", lambda g: g.iloc[0] if len(g) == 1 else shapely.union_all(
+            np.asarray(g, dtype=object)))).reset_index()
+    k = frame["project"].to_numpy()
+    frame["whole_area_m2"] = whole[k]
+    frame["project_id"] = projects["id"].to_numpy()[k]
+    frame["type"] = projects["type"].to_numpy()[k]
+    return frame[columns]
 
 
 def _cached_udb(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> dict:

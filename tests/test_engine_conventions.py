@@ -127,5 +127,8 @@ def test_overlapping_projects_with_the_same_class_count_once():
     result = run_check(_one_parcel_scheme(dltb_record("0404", TOWN, whole), cell(0, 0, S), projects=projects))
     figures = result.indicators.per_unit.loc["DY01"]
     assert figures["farmland_after_m2"] == pytest.approx(whole, rel=1e-6)
+    # Each 子项目 keeps its own area as drawn (its size limits and list entry), although the
+    # land it turns into 耕地 counts once.
     areas = result.indicators.project_areas.set_index("project_id")["area_m2"]
-    assert areas["A"] + areas["B"] == pytest.approx(whole, rel=1e-6)
+    assert areas["A"] == pytest.approx(geodesic_area(rect(0, 0, 0.6, 1, S)), rel=1e-6)
+    assert areas["B"] == pytest.approx(geodesic_area(rect(0.4, 0, 1, 1, S)), rel=1e-6)

@@ -278,6 +278,25 @@ def test_failing_udb_factor(failing):
     assert finding.threshold == pytest.approx(a(UDB[0]) / urban, rel=1e-6)
 
 
+def test_udb_growing_by_a_few_square_metres_fails():
+    """A town of 1 km² (1,500 亩 of CZCSXM 201) whose boundary grows by a 2 m × 10 m strip
+    (0.03 亩): the factor printed to four decimals does not move (20 m² ÷ 1 km² = 0.00002), but the
+    boundary grew, which clause （五） forbids."""
+    town = R(0, 0, 5, 5)
+    record = dltb_record("0702", A, a(town), 0.0, CZCSXM="201")
+    x0, y0, _, _ = town.bounds
+    grown = town.union(shapely.box(x0 - 2.0, y0, x0, y0 + 10.0))
+
+    def check(udb_plan):
+        return run_check(SchemeLayers(units=layer("DY", [town], [{"DYBH": "DY01"}]),
+                                      landuse=layer("DLTB", [town], [record]), pbf=layer("YJJBNTTB", []),
+                                      udb=layer("CZKFBJ", [town]), udb_plan=layer("CZKFBJ_GH", [udb_plan])))
+
+    finding = expect(check(grown), "udb_expansion_factor", "", a(grown) / record["TBDLMJ"], "fail")
+    assert round(finding.value, 4) == round(finding.threshold, 4)  # the rounded factors cannot tell
+    expect(check(town), "udb_expansion_factor", "", a(town) / record["TBDLMJ"], "pass")
+
+
 def test_failing_control_lines(failing):
     expect(failing, "eco_redline_construction", "DY01", mu(booked_total(0, 3, P8)), "fail")
     expect(failing, "eco_redline_construction", "DY02", 0.0, "pass")
@@ -328,6 +347,18 @@ def test_contiguity_gap_tolerance_and_classes():
         assert patches.table.iloc[0]["class_name"] == ("百亩方" if mu(largest) >= 100 else "")
 
 
+@pytest.mark.parametrize("area_mu, name", [(99.996, "百亩方"), (99.994, "")])
+def test_a_patch_is_named_as_its_figure_reads(area_mu, name):
+    """99.996 亩 reads 100.00 亩 and passes ≥ 100: it is named 百亩方 too; 99.994 reads 99.99."""
+    from land_consolidation.core.indicators import find_patches
+
+    classes = [{"name": "百亩方", "min_mu": 100}]
+    block = R(0, 0, 1, 1)
+    patches = find_patches(np.array([block], dtype=object), np.array([area_mu * SQUARE_METRES_PER_MU]), 10.0,
+                           classes)
+    assert patches.table.iloc[0]["class_name"] == name
+
+
 def test_asking_for_a_units_patches_leaves_the_pieces_untouched(passing):
     """Regression: a unit's patch query once wrote its mask into the shared pieces table."""
     t = passing.indicators.pieces.table
@@ -341,3 +372,34 @@ def failing_projects():
     """The failing scheme's 子项目 (shared by the algorithm and toolbox tests)."""
     return [project("DY02-02", "农民集聚安置", "0702", WIDE_P3), project("DY01-03", "生态产业开发", "0810", WIDE_P5),
             project("DY01-02", "生态修复", "0301", WIDE_P4), project("DY01-04", "农民集聚安置", "0702", P8)]
+
+
+def test_scattered_parcel_limit_applies_to_the_whole_parcel_across_a_unit_edge():
+    """A 零星用地 of 8.4 亩 (28 m × 200 m) of which 2.4 亩 lie in DY02: its size is 8.4 亩 (fail), while
+    the unit's total share counts only the 2.4 亩 inside it."""
+    crossing = R(2.86, 3, 3.04, 4)
+    inside = R(3, 3, 3.04, 4)
+    projects = [project("DY02-03", "低效用地再开发", "0601", C(3, 2)),
+                project("DY02-04", "零星用地", "05H1", crossing)]
+    result = run_check(scheme(projects, [C(*k) for k in PBF_CELLS]))
+    finding = expect(result, "scattered_parcels", "DY02", mu(a(crossing)), "fail")
+    assert "DY02-04" in finding.message
+    assert f"{a(inside) / a(C(3, 2)) * 100:.2f}%" in finding.message
+    (conflict,) = [c for c in result.conflicts if c.rule_id == "scattered_parcels"]
+    assert conflict.area_m2 == pytest.approx(a(inside), rel=1e-6)
+
+
+@pytest.mark.parametrize("scattered_first", [False, True])
+def test_scattered_parcel_drawn_inside_a_redevelopment_project_keeps_its_area(scattered_first):
+    """Both plan 0601: the land counts once, but each 子项目 keeps its own area for the rules,
+    whatever the features' order."""
+    nested = R(3, 2, 3.04, 3)  # 8 m × 200 m = 2.4 亩, inside the 60 亩 cell C(3, 2)
+    projects = [project("DY02-03", "低效用地再开发", "0601", C(3, 2)),
+                project("DY02-04", "零星用地", "0601", nested)]
+    if scattered_first:
+        projects.reverse()
+    result = run_check(scheme(projects, [C(*k) for k in PBF_CELLS]))
+    finding = expect(result, "scattered_parcels", "DY02", mu(a(nested)), "pass")
+    assert f"{a(nested) / a(C(3, 2)) * 100:.2f}%" in finding.message
+    areas = result.indicators.project_areas.set_index("project_id")["area_m2"]
+    assert areas["DY02-03"] == pytest.approx(a(C(3, 2)), rel=1e-6)
