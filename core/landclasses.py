@@ -24,6 +24,8 @@ def normalise_code(code) -> str:
     """Canonical text of a class code as it may arrive from shapefiles ('101' stays '101')."""
     if code is None:
         return ""
+    if isinstance(code, float) and code.is_integer():
+        code = int(code)  # a code stored as a real number (GDPDJB 5.0, CZCSXM 201.0) is the integer code
     text = str(code).strip().upper()
     if text in ("NONE", "NULL", "NAN"):
         return ""

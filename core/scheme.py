@@ -189,7 +189,7 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
         v.require_fields(drawn, roles["townships"])
         drawn.attrs["XZQDM"] = v.codes(drawn, "XZQDM")
         _refuse_overlaps(drawn, roles["townships"], frame, OVERLAP_TOLERANCE_M2)
-        townships = _to_frame(drawn, frame)
+        townships = _to_frame(drawn, roles["townships"], frame)
         township_parts = PartIndex.build(_without_reprojection_slivers(townships.geoms, frame))
         names = townships.column("XZQMC", "")
         township_names = {c: ("" if n is None else str(n)) for c, n in zip(townships.attrs["XZQDM"], names)}
@@ -213,10 +213,12 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset, chang
     roles = v.ROLES
     frame = baseline.frame
     drawn = v.polygons(layers.units, roles["units"], report)
+    if len(drawn) == 0:
+        raise InputError(tr("{layer} 没有要素：请先绘制整治单元。").format(layer=v.layer_label(drawn, roles["units"])))
     ids = v.unit_ids(drawn, roles["units"], layers.unit_id_field).to_numpy()
     among = None if changed_units is None else np.flatnonzero(np.isin(ids, list(changed_units)))
     _refuse_overlaps(drawn, roles["units"], frame, OVERLAP_TOLERANCE_M2, labels=ids, among=among)
-    units = _to_frame(drawn, frame)
+    units = _to_frame(drawn, roles["units"], frame)
     names = units.column("DYMC", "").map(lambda n: "" if n is None else str(n)).to_numpy()
 
     projects = None
@@ -226,7 +228,7 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset, chang
         drawn = v.polygons(layers.projects, roles["projects"], report)
         v.require_fields(drawn, roles["projects"])
         project_table = _project_table(drawn, baseline.classes, ruleset, report)
-        projects = _to_frame(drawn, frame)
+        projects = _to_frame(drawn, roles["projects"], frame)
         parts = _non_overlapping_projects(drawn, projects, project_table, ruleset, frame)
         project_parts = PartIndex.build(parts)
 
@@ -252,7 +254,7 @@ def build_survey_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset
     drawn = v.polygons(survey_after, role, report)
     v.require_fields(drawn, role)
     _refuse_overlaps(drawn, role, baseline.frame, OVERLAP_TOLERANCE_M2)
-    after = _to_frame(drawn, baseline.frame)
+    after = _to_frame(drawn, role, baseline.frame)
     table = _parcel_table(after, baseline.classes, report, with_township=False)
     total, main = booked_areas(table, baseline.frame.areas(after.geoms), np.arange(len(table)))
     deduction = np.where(total > 0, 1.0 - main / np.where(total > 0, total, 1.0), 0.0)
@@ -266,11 +268,31 @@ def build_survey_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset
 
 
 def _ingest(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report) -> LayerData:
-    return _to_frame(v.polygons(layer, role, report), frame)
+    return _to_frame(v.polygons(layer, role, report), role, frame)
 
 
-def _to_frame(layer: LayerData, frame: WorkingFrame) -> LayerData:
-    return layer.with_geoms(frame.ingest(layer.geoms, layer.crs_wkt), frame.wkt)
+def _to_frame(layer: LayerData, role: v.Role, frame: WorkingFrame) -> LayerData:
+    """The layer in the overlay CRS; coordinates the transformation cannot place (a layer whose
+    declared CRS is not the one its coordinates are in) are refused, not silently dropped."""
+    geoms = frame.ingest(layer.geoms, layer.crs_wkt)
+    if len(geoms):
+        lost = ~np.isfinite(shapely.bounds(geoms)).all(axis=1)
+        if lost.any():
+            raise InputError(tr("{layer}：要素 {ids} 转换到地类图斑的坐标系后坐标无效，"
+                                "多半是图层设置的坐标系（{crs}）与数据实际的坐标系不符，请核对后重试。").format(
+                layer=v.layer_label(layer, role), ids=v.id_list(layer.fids[lost]), crs=_crs_name(layer.crs_wkt)))
+    return layer.with_geoms(geoms, frame.wkt)
+
+
+def _crs_name(wkt: str) -> str:
+    import pyproj
+
+    try:
+        crs = pyproj.CRS.from_wkt(wkt)
+    except pyproj.exceptions.CRSError:
+        return tr("未知")
+    code = crs.to_epsg(min_confidence=70)
+    return f"EPSG:{code} {crs.name}" if code else crs.name
 
 
 def _without_reprojection_slivers(geoms: np.ndarray, frame: WorkingFrame) -> np.ndarray:
@@ -336,6 +358,7 @@ def _parcel_table(landuse: LayerData, classes: LandClasses, report: v.Report, wi
     tbdlmj = v.numbers(landuse, role, "TBDLMJ", report).to_numpy()
     kcxs = v.numbers(landuse, role, "KCXS", report).to_numpy()
     booked = ~np.isnan(tbmj) & ~np.isnan(tbdlmj) & (tbmj > 0)
+    v.deduction_ratios(landuse, role, kcxs, used=~booked, report=report)
     table = pd.DataFrame({
         "code": code.to_numpy(),
         "booked": booked,
@@ -374,10 +397,7 @@ def _project_table(projects: LayerData, classes: LandClasses, ruleset: Ruleset, 
     ids = [str(x).strip() if x not in (None, "") and not (isinstance(x, float) and np.isnan(x))
            else tr("要素{fid}").format(fid=int(f)) for x, f in zip(ids, projects.fids)]
     kcxs = v.numbers(projects, role, "KCXS", report).to_numpy()
-    bad = (kcxs < 0) | (kcxs >= 1)
-    if np.any(bad & ~np.isnan(kcxs)):
-        raise InputError(tr("{layer} 字段 KCXS：要素 {ids} 的扣除系数应在 0 与 1 之间。").format(
-            layer=v.layer_label(projects, role), ids=v.id_list(projects.fids[bad & ~np.isnan(kcxs)])))
+    v.deduction_ratios(projects, role, kcxs, used=np.ones(len(kcxs), dtype=bool), report=report)
     return pd.DataFrame({"id": ids, "type": types.to_numpy(), "code_after": code_after.to_numpy(), "kcxs": kcxs,
                          "name": projects.column("XMMC", "").to_numpy()})
 
@@ -391,8 +411,8 @@ def _non_overlapping_projects(drawn: LayerData, projects: LayerData, table: pd.D
     ids = table["id"].to_numpy()
     conflicting = [(i, j, a) for i, j, a in overlaps if codes[i] != codes[j]]
     if conflicting:
-        shown = "；".join(tr("{a}（{ca}）与 {b}（{cb}）重叠 {area:.2f} 亩").format(
-            a=ids[i], ca=codes[i], b=ids[j], cb=codes[j], area=to_mu(area))
+        shown = "；".join(tr("{a}（{ca}）与 {b}（{cb}）重叠 {area:.2f} 亩（{m2:.1f} 平方米）").format(
+            a=ids[i], ca=codes[i], b=ids[j], cb=codes[j], area=to_mu(area), m2=area)
             for i, j, area in conflicting[: v.MAX_IDS_IN_MESSAGE])
         raise DataError(tr("子项目相互重叠且规划地类不同，无法确定规划后的地类：{pairs}。请调整子项目范围。").format(
             pairs=shown))

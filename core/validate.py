@@ -127,6 +127,20 @@ def numbers(layer: LayerData, role: Role, name: str, report: Report) -> pd.Serie
     return values
 
 
+def deduction_ratios(layer: LayerData, role: Role, kcxs: np.ndarray, used: np.ndarray, report: Report) -> None:
+    """KCXS is a ratio in [0, 1). Out of range (often a percentage typed as 12.5) it is refused where
+    it decides an area (no TBMJ/TBDLMJ), and reported where TBDLMJ makes it unused."""
+    bad = ~np.isnan(kcxs) & ((kcxs < 0) | (kcxs >= 1))
+    if not bad.any():
+        return
+    text = tr("{layer} 字段 KCXS：要素 {ids} 的扣除系数 {values} 不在 0 与 1 之间（应为小数，如 0.12，而非百分数）").format(
+        layer=layer_label(layer, role), ids=id_list(layer.fids[bad]),
+        values="、".join(f"{x:g}" for x in kcxs[bad][:MAX_IDS_IN_MESSAGE]))
+    if (bad & used).any():
+        raise InputError(text + tr("。"))
+    report.warn(text + tr("；这些图斑有 TBDLMJ，按 TBDLMJ 统计，未用此值。"))
+
+
 def unit_ids(layer: LayerData, role: Role, id_field: str) -> pd.Series:
     require_fields(layer, role, (id_field,))
     ids = layer.attrs[id_field].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
@@ -160,7 +174,7 @@ def check_class_codes(layer: LayerData, role: Role, field_name: str, classes: La
     values = codes(layer, field_name)
     unknown = ~values.map(classes.is_known).to_numpy()
     if unknown.any():
-        shown = "、".join(sorted(set(values[unknown]))[:MAX_IDS_IN_MESSAGE]) or tr("(空)")
+        shown = "、".join(c or tr("（空）") for c in sorted(set(values[unknown]))[:MAX_IDS_IN_MESSAGE])
         text = tr("{layer} 字段 {field}：要素 {ids} 的地类编码 {codes} 不是三调工作分类编码").format(
             layer=layer_label(layer, role), field=field_name, ids=id_list(layer.fids[unknown]), codes=shown)
         if report is None:

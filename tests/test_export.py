@@ -178,3 +178,11 @@ def test_hostile_unit_name_and_atomic_replacement(plugin_provider, tmp_path):
     assert json.loads((second / "manifest.json").read_text(encoding="utf-8"))["facts"] == facts
     assert [list(sheet.values) for sheet in load_workbook(second / "附表.xlsx")] == tables
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [first.name]
+    # An output "folder" that is a file is refused with a message, before any work, and left alone.
+    from qgis.core import QgsProcessingException
+
+    blocker = tmp_path / "成果.txt"
+    blocker.write_text("规划师的文件", encoding="utf-8")
+    with pytest.raises(QgsProcessingException, match="已作为文件存在"):
+        processing.run("landconsolidation:exportunitscheme", {**parameters, "OUTPUT_FOLDER": str(blocker)})
+    assert blocker.read_text(encoding="utf-8") == "规划师的文件"

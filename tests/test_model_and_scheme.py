@@ -72,6 +72,12 @@ def test_create_scheme(plugin_provider, tmp_path):
     with pytest.raises(QgsProcessingException, match="已存在"):
         processing.run("landconsolidation:createscheme", {"OUTPUT": str(path)})
     assert QgsVectorLayer(f"{path}|layername=YJJBNTTB_GH", "b", "ogr").featureCount() == len(grid.PBF_CELLS)
+    # Points cannot seed planned 永久基本农田 polygons.
+    points = QgsVectorLayer("Point?crs=EPSG:4549", "点图层", "memory")
+    QgsProject.instance().addMapLayer(points)
+    with pytest.raises(QgsProcessingException, match="点图层.*应为面图层"):
+        processing.run("landconsolidation:createscheme", {"PBF": points.id(), "OUTPUT": str(tmp_path / "点.gpkg")})
+    assert not (tmp_path / "点.gpkg").exists()
 
 
 SAMPLE_RUNS = {

@@ -95,3 +95,13 @@ def test_reader_accepts_utf8_without_zone_prefix_and_refuses_garbage():
     assert parcels[0].geometry.area == pytest.approx(100.0) and parcels[0].geometry.bounds[0] == 620000
     with pytest.raises(InputError, match="第 9 行"):
         read_txt(text.replace("3,1,3316010,620010", "3;1;3316010;620010"))
+
+
+def test_files_in_utf16_gbk_and_utf8_decode_alike_and_binary_is_refused():
+    from land_consolidation.processing.algorithms.txt_exchange import decode_txt
+
+    text = "[属性描述]\n坐标系=2000国家大地坐标系\n[地块坐标]\n5,0.0100,1,甲村地块,面,,,,@\n"
+    for data in (text.encode("utf-16"), text.encode("gbk"), text.encode("utf-8-sig"), text.encode("utf-8")):
+        assert decode_txt(data, "子项目.txt") == text
+    with pytest.raises(InputError, match="子项目.txt.*不是可识别的文本"):
+        decode_txt(bytes(range(256)) * 4, "子项目.txt")

@@ -88,3 +88,37 @@ def test_overlapping_parcels_in_a_unit_are_a_data_error():
     units = layer("整治单元", [rect(0, 0, 1.5, 1, S)], [{"DYBH": "DY01"}])
     with pytest.raises(DataError, match="地类图斑.*要素相互重叠.*1 与 2"):
         run_check(_scheme(landuse=landuse, units=units))
+
+
+def test_kcxs_typed_as_a_percentage_is_refused_where_it_decides_the_area():
+    whole = geodesic_area(cell(0, 0, S))
+    percent = dltb_record("0101", TOWN, whole, 0.1)
+    percent.update(KCXS=12.5, TBMJ=None, TBDLMJ=None)
+    landuse = layer("地类图斑", [cell(0, 0, S)], [percent])
+    with pytest.raises(InputError, match="地类图斑.*KCXS.*要素 1 .*12.5.*百分数"):
+        run_check(_scheme(landuse=landuse))
+    # With TBDLMJ the value is not used: the figures stand, and the planner is told.
+    unused = dltb_record("0101", TOWN, whole, 0.1)
+    unused.update(KCXS=12.5)
+    result = run_check(_scheme(landuse=layer("地类图斑", [cell(0, 0, S)], [unused])))
+    assert any("KCXS" in w and "未用此值" in w for w in result.warnings)
+    assert result.indicators.per_unit.loc["DY01", "farmland_before_m2"] == pytest.approx(whole * 0.9, rel=1e-6)
+
+
+def test_an_empty_unit_layer_is_refused():
+    with pytest.raises(InputError, match="整治单元.*没有要素"):
+        run_check(_scheme(units=layer("整治单元", [], [])))
+
+
+def test_a_layer_whose_declared_crs_does_not_fit_its_coordinates_is_refused():
+    # Coordinates of EPSG:4549 (x ≈ 620 km) declared as geographic degrees: no place on Earth.
+    units = layer("整治单元", [cell(0, 0, S)], [{"DYBH": "DY01"}], crs="EPSG:4490")
+    with pytest.raises(InputError, match="整治单元.*要素 1 .*坐标无效.*EPSG:4490"):
+        run_check(_scheme(units=units))
+
+
+def test_codes_stored_as_real_numbers_read_as_the_integer_codes():
+    from land_consolidation.core.landclasses import normalise_code
+
+    assert [normalise_code(v) for v in (5.0, 201.0, "201A", " 0101 ", None, float("nan"), 5.5)] == \
+           ["5", "201", "201A", "0101", "", "", "5.5"]

@@ -86,6 +86,9 @@ class CreateSchemeAlgorithm(LandConsolidationAlgorithm):
             raise InputError(tr("文件 {path} 已存在：为免覆盖已有方案，请换一个文件名或勾选“覆盖已有文件”。").format(path=path))
         ruleset = read_ruleset(self, parameters, context)
         seed = self.parameterAsSource(parameters, "PBF", context)
+        if seed is not None and QgsWkbTypes.geometryType(seed.wkbType()) != QgsWkbTypes.PolygonGeometry:
+            raise InputError(tr("图层“{layer}”（现状永久基本农田）应为面图层，不能复制为规划永久基本农田。").format(
+                layer=seed.sourceName()))
         if parameters.get("CRS") not in (None, ""):
             crs = self.parameterAsCrs(parameters, "CRS", context)
         elif seed is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingOutputString,
@@ -59,6 +61,10 @@ class ExportUnitSchemeAlgorithm(LandConsolidationAlgorithm):
             raise InputError(reason)
         from ...report.package import export_package  # python-docx and openpyxl are needed only here
 
+        folder = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        if os.path.exists(folder) and not os.path.isdir(folder):  # refused before the analysis, not after
+            raise InputError(tr("输出文件夹 {folder} 已作为文件存在，请另选文件夹。").format(folder=folder))
+
         ruleset = read_ruleset(self, parameters, context)
         layers = read_scheme_layers(self, parameters, context, feedback)
         result = run_check(layers, ruleset=ruleset)
@@ -72,7 +78,6 @@ class ExportUnitSchemeAlgorithm(LandConsolidationAlgorithm):
             raise InputError(tr("没有这些单元：{missing}（现有：{known}）").format(missing="、".join(missing),
                                                                           known="、".join(known)))
         units = wanted or known
-        folder = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
         crs = self.source_crs(parameters, "UNITS", context)
         inputs = {}
         for name, role, _label, _optional in LAYER_PARAMETERS:

@@ -129,7 +129,7 @@ class ImportTxtAlgorithm(LandConsolidationAlgorithm):
 
     def perform(self, parameters, context, feedback, progress):
         path = self.parameterAsFile(parameters, "INPUT", context)
-        text = decode_txt(Path(path).read_bytes())
+        text = decode_txt(Path(path).read_bytes(), os.path.basename(path))
         header, parcels = read_txt(text, source=os.path.basename(path))
         crs = QgsCoordinateReferenceSystem(f"EPSG:{cgcs2000_gk_epsg(header.zone, header.zone_width)}")
         rows = [{"DKBH": p.number, "DKMC": p.name, "DKYT": p.use, "DLBM": p.class_code, "TFH": p.sheet,
@@ -140,9 +140,19 @@ class ImportTxtAlgorithm(LandConsolidationAlgorithm):
                                       feedback=feedback)}
 
 
-def decode_txt(data: bytes) -> str:
-    """TXT files come as UTF-8 (with or without BOM) or GBK; GB18030 reads GBK and more."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("gb18030")
+def decode_txt(data: bytes, source: str = "") -> str:
+    """TXT files come as UTF-8 (with or without BOM), GBK, or UTF-16 with a BOM (Notepad's
+    "Unicode"); GB18030 reads GBK and more. Anything else is refused with the file's name."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text:
+            return text
+    raise InputError(tr("文件 {source} 不是可识别的文本（支持 UTF-8、GBK/GB18030 和带 BOM 的 UTF-16）。").format(
+        source=source or tr("（未命名）")))
