@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from qgis.core import (
     QgsFeatureRequest,
     QgsProcessingAlgorithm,
@@ -87,7 +89,7 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
                                and (value.selectedFeaturesOnly or value.featureLimit >= 0))
             layer = self.parameterAsVectorLayer(parameters, name, context) if whole_layer else None
             if layer is not None:
-                return read_layer(layer, layer.name(), fields, feedback=feedback)
+                return read_layer(layer, display_name(layer), fields, feedback=feedback)
             source = self.parameterAsSource(parameters, name, context)
             if source is None:
                 return None
@@ -126,3 +128,17 @@ def warn(feedback, text: str) -> None:
         feedback.pushWarning(text)
     else:  # pragma: no cover - QGIS < 3.16
         feedback.reportError(text, False)
+
+
+def display_name(layer) -> str:
+    """The name messages use: a layer loaded from a path (qgis_process, models) is named after its
+    file, so a GeoPackage's table name (…|layername=DLTB) says which of its layers is meant."""
+    from qgis.core import QgsProviderRegistry
+
+    parts = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source())
+    table = parts.get("layerName") or ""
+    path = parts.get("path") or ""
+    stem = os.path.splitext(os.path.basename(path))[0] if path else ""
+    if table and layer.name() in (stem, os.path.basename(path), layer.source()):
+        return table
+    return layer.name()
