@@ -112,6 +112,7 @@ class LiveScheme:
             if changes.projects is None:  # reuse indexes of layers that did not change
                 plan.project_parts, plan.project_table, plan.projects = (previous.project_parts,
                                                                          previous.project_table, previous.projects)
+                plan.project_area_cache = previous.project_area_cache
             if changes.pbf_plan is None:
                 plan.pbf_plan = previous.pbf_plan
                 plan.township_pbf_cache = previous.township_pbf_cache

@@ -164,6 +164,8 @@ class Plan:
     warnings: list
     # Whole-township (PBF, PBF − PBF_PLAN) areas by township code; valid while pbf_plan is unchanged.
     township_pbf_cache: dict = field(default_factory=dict)
+    # unit id -> (unit outline WKB, its 子项目 areas): reused while neither changes (live edits)
+    project_area_cache: dict = field(default_factory=dict)
     # 城镇开发边界 figures (whole layers); valid while udb_plan is unchanged.
     udb_cache: dict = field(default_factory=dict)
 
