@@ -31,6 +31,9 @@ class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
         "三条控制线不冲突、“百千万”集中连片、建设用地不增加、零星用地、生态产业开发比例、调入永久基本农田质量等。</p>"
         "<p>输出：每个（范围，规则）一行的核算表（scope、scope_id、rule_id、value、threshold、unit、status、clause、message），"
         "以及冲突图斑图层（rule_id、scope_id、area 亩）。乡镇范围：有乡镇图层时按图形，否则按 ZLDWDM 前 9 位。</p>"
+        "<p><b>规则口径</b>：方案级指标统计整治单元内；新增永久基本农田比例的分母为单元内调出面积；"
+        "子项目面积按其绘制范围计（同地类子项目重叠时地类只计一次）；零星用地单宗面积按整宗计（跨单元亦然）；"
+        "城镇开发边界扩展倍数不增加按规划与现状边界面积（0.01 亩）比较；要素重叠按各图层自身坐标系下的绘制图形判断。</p>"
     ) + CONVENTION_ZH
     HELP_EN = (
         "<p>Checks a consolidation scheme against a ruleset (default: Ningbo 2022): farmland and permanent basic "
@@ -38,7 +41,11 @@ class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
         "the area adjusted out, urban boundary expansion factor not increased, no conflict among the three control "
         "lines, a contiguous 100/1,000/10,000 mu block, construction land not increased, scattered parcels, "
         "eco-industry share and the quality of adjusted-in farmland.</p><p>Outputs one row per (scope, rule) and a "
-        "layer of conflict polygons.</p>"
+        "layer of conflict polygons.</p><p><b>Rule conventions</b>: scheme-level figures are taken inside the "
+        "units; the new-PBF share divides by the area adjusted out inside the units; a sub-project's area is its "
+        "footprint as drawn (overlapping projects of one class count their land once); a scattered parcel's size is "
+        "the whole parcel, even across units; the urban boundary must not grow, compared by area to 0.01 mu; "
+        "overlaps are judged on features as drawn, in each layer's own CRS.</p>"
     ) + CONVENTION_EN
 
     def initAlgorithm(self, config=None):
