@@ -186,3 +186,33 @@ def test_hostile_unit_name_and_atomic_replacement(plugin_provider, tmp_path):
     with pytest.raises(QgsProcessingException, match="已作为文件存在"):
         processing.run("landconsolidation:exportunitscheme", {**parameters, "OUTPUT_FOLDER": str(blocker)})
     assert blocker.read_text(encoding="utf-8") == "规划师的文件"
+
+
+def test_export_reports_the_analysis_and_stops_there_on_cancel(plugin_provider, tmp_path):
+    from qgis.core import QgsProcessingFeedback
+
+    import test_rules_ningbo as grid
+    from qgis_layers import scheme_parameters
+
+    class CancelEarly(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+            self.progressChanged.connect(self._record)
+
+        def _record(self, value):
+            self.seen.append(value)
+            if value >= 3:
+                self.cancel()
+
+    scheme = grid.scheme([grid.project("DY02-01", "垦造耕地", "0101", grid.C(4, 2))],
+                         [grid.C(*k) for k in grid.PBF_CELLS])
+    parameters = dict(scheme_parameters(scheme), OUTPUT_FOLDER=str(tmp_path / "out"))
+    feedback = CancelEarly()
+    try:
+        processing.run("landconsolidation:exportunitscheme", parameters, feedback=feedback)
+    except Exception:  # noqa: BLE001 - Processing may report the cancellation as an error
+        pass
+    assert any(0 < value < 10 for value in feedback.seen)  # the analysis shows progress
+    assert max(feedback.seen) < 10  # and nothing was exported after the cancel
+    assert not any((tmp_path / "out").glob("*_单元方案"))

@@ -14,6 +14,7 @@ from qgis.core import (
 from ...core.check import run_check
 from ...core.errors import InputError
 from ...core.i18n import tr
+from ...core.progress import Progress
 from .base import LandConsolidationAlgorithm, warn
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import LAYER_PARAMETERS, add_scheme_parameters, read_ruleset, read_scheme_layers
@@ -67,7 +68,10 @@ class ExportUnitSchemeAlgorithm(LandConsolidationAlgorithm):
 
         ruleset = read_ruleset(self, parameters, context)
         layers = read_scheme_layers(self, parameters, context, feedback)
-        result = run_check(layers, ruleset=ruleset)
+        # The analysis is the first tenth of the bar and stops on cancel like the export does.
+        analysis = Progress(report=lambda percent, text: progress.step(percent / 10.0, text),
+                            cancelled=feedback.isCanceled)
+        result = run_check(layers, ruleset=ruleset, progress=analysis)
         for text in result.warnings:
             warn(feedback, text)
         wanted = [u.strip() for u in (self.parameterAsString(parameters, "UNIT_IDS", context) or "").replace(
@@ -91,7 +95,7 @@ class ExportUnitSchemeAlgorithm(LandConsolidationAlgorithm):
                 break
 
             def report(percent, text, k=k, unit_id=unit_id):
-                feedback.setProgress(k * share + percent * share / 100.0)
+                feedback.setProgress(10.0 + 0.9 * (k * share + percent * share / 100.0))
                 feedback.setProgressText(f"{unit_id}：{text}")
 
             path = export_package(result, unit_id, folder, crs,
