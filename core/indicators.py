@@ -281,14 +281,16 @@ def township_pbf(baseline: Baseline, plan: Plan, code: str) -> tuple[float, floa
     return float(baseline.frame.areas(inside.geoms).sum()), float(out)
 
 
+PROJECT_AREA_COLUMNS = ["unit_id", "project", "area_m2", "whole_area_m2", "project_id", "type", "geom"]
+
+
 def _project_areas(baseline: Baseline, plan: Plan) -> pd.DataFrame:
     """Each 子项目's area in each unit, measured on the project as drawn (not on what is left of it
     where another project of the same class overlaps), and its whole area (a parcel's size limit
     applies to the parcel, whichever units it crosses); ``geom`` is the part inside the unit.
     Units whose outline is unchanged keep their rows from the plan's cache (live edits)."""
-    columns = ["unit_id", "project", "area_m2", "whole_area_m2", "project_id", "type", "geom"]
     if plan.projects is None or len(plan.project_table) == 0 or len(plan.unit_ids) == 0:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=PROJECT_AREA_COLUMNS)
     cache = plan.project_area_cache
     outlines = shapely.to_wkb(plan.units.geoms)
     stale = [k for k, (unit_id, wkb) in enumerate(zip(plan.unit_ids, outlines))
@@ -302,17 +304,16 @@ def _project_areas(baseline: Baseline, plan: Plan) -> pd.DataFrame:
         del cache[unit_id]
     parts = [cache[unit_id][1] for unit_id in plan.unit_ids if len(cache[unit_id][1])]
     if not parts:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=PROJECT_AREA_COLUMNS)
     frame = pd.concat(parts, ignore_index=True)
-    return frame.sort_values(["unit_id", "project"]).reset_index(drop=True)[columns]
+    return frame.sort_values(["unit_id", "project"]).reset_index(drop=True)[PROJECT_AREA_COLUMNS]
 
 
 def _project_areas_in(baseline: Baseline, plan: Plan, positions: np.ndarray) -> pd.DataFrame:
-    columns = ["unit_id", "project", "area_m2", "whole_area_m2", "project_id", "type", "geom"]
     units = PartIndex.build(plan.units.geoms[positions])
     inside = baseline.cut(plan.projects.geoms, units, keep_outside=False)
     if len(inside.source) == 0:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=PROJECT_AREA_COLUMNS)
     frame = pd.DataFrame({"unit_id": np.asarray(plan.unit_ids)[positions[inside.part]], "project": inside.source,
                           "area_m2": baseline.frame.areas(inside.geoms), "geom": inside.geoms})
     frame = frame.groupby(["unit_id", "project"], sort=True).agg(
@@ -322,7 +323,7 @@ def _project_areas_in(baseline: Baseline, plan: Plan, positions: np.ndarray) -> 
     frame["whole_area_m2"] = baseline.frame.areas(plan.projects.geoms[k])
     frame["project_id"] = plan.project_table["id"].to_numpy()[k]
     frame["type"] = plan.project_table["type"].to_numpy()[k]
-    return frame[columns]
+    return frame[PROJECT_AREA_COLUMNS]
 
 
 def _cached_udb(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> dict:
