@@ -95,12 +95,26 @@ def polygons(layer: LayerData, role: Role, report: Report) -> LayerData:
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         repaired = geoms.copy()
-        repaired[invalid] = polygonal(shapely.make_valid(geoms[invalid]))
-        report.warn(tr("{layer}：要素 {ids} 几何无效（自相交等），已按 make_valid 修复后参与计算，请核查原数据。").format(
+        repaired[invalid] = repair(geoms[invalid])
+        report.warn(tr("{layer}：要素 {ids} 几何无效（自相交、部件重叠等），已修复后参与计算"
+                       "（各部件分别修复后合并，重叠处只计一次），请核查原数据。").format(
             layer=layer_label(layer, role), ids=id_list(layer.fids[invalid])))
         keep = ~shapely.is_empty(repaired)
         layer = layer.with_geoms(repaired, layer.crs_wkt).take(np.flatnonzero(keep))
     return layer
+
+
+def repair(geoms: np.ndarray) -> np.ndarray:
+    """Valid polygons for invalid ones, as a planner drew them: each part made valid on its own,
+    then the parts merged. make_valid on the whole would turn the overlap of two parts of one
+    multipart feature into a hole, removing land the planner included twice."""
+    parts, owner = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+    fixed = polygonal(shapely.make_valid(parts))
+    out = np.empty(len(geoms), dtype=object)
+    for k in range(len(geoms)):
+        mine = fixed[owner == k]
+        out[k] = mine[0] if len(mine) == 1 else shapely.union_all(mine)
+    return polygonal(out)
 
 
 def require_fields(layer: LayerData, role: Role, fields=None) -> None:

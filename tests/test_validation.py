@@ -122,3 +122,15 @@ def test_codes_stored_as_real_numbers_read_as_the_integer_codes():
 
     assert [normalise_code(v) for v in (5.0, 201.0, "201A", " 0101 ", None, float("nan"), 5.5)] == \
            ["5", "201", "201A", "0101", "", "", "5.5"]
+
+
+def test_overlapping_parts_of_one_unit_count_once_not_as_a_hole():
+    """A unit drawn as two overlapping parts (100 m square and a 40 m square inside it) is repaired to
+    their union, 100 m × 100 m, not to the square with a 40 m hole that make_valid alone gives."""
+    x, y = 620000, 3316000
+    outer = rect(0, 0, 1, 1, S)
+    inner = shapely.box(x + 30, y + 30, x + 70, y + 70)
+    units = layer("整治单元", [shapely.MultiPolygon([outer, inner])], [{"DYBH": "DY01"}])
+    result = run_check(_scheme(units=units))
+    assert any("几何无效" in w and "整治单元" in w for w in result.warnings)
+    assert result.indicators.per_unit.loc["DY01", "area_m2"] == pytest.approx(geodesic_area(outer), rel=1e-9)
