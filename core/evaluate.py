@@ -348,7 +348,7 @@ def scattered_parcels(rule: Rule, ind: Indicators) -> list:
         detail = tr("{label}“{kind}”{n} 宗，最大 {largest} 亩，合计 {total} 亩，占“{base_kind}”{base} 亩的 {share}%"
                     "（要求单宗≤{limit} 亩且合计≤{max_share}%）").format(
             label=label, kind=kind, n=len(sizes), largest=_fmt(largest), total=_fmt(total), base_kind=redevelopment,
-            base=_fmt(base), share=_fmt(share), limit=_fmt(limit, 0), max_share=_fmt(max_share, 0))
+            base=_fmt(base), share=_fmt(share), limit=f"{limit:g}", max_share=f"{max_share:g}")
         if too_big:
             detail += tr("；超过单宗上限：{ids}").format(ids="、".join(too_big))
         finding = _finding(rule, "unit", unit_id, largest, limit, detail, status=status)

@@ -187,6 +187,17 @@ def check_class_codes(layer: LayerData, role: Role, field_name: str, classes: La
     """Normalised class codes; unknown codes refuse (plans) or warn (baseline survey data)."""
     values = codes(layer, field_name)
     unknown = ~values.map(classes.is_known).to_numpy()
+    # A code whose leading zero a spreadsheet or a numeric field dropped (101 for 0101) is restored.
+    padded = values.map(lambda c: "0" + c if len(c) in (3, 4) and c[0].isdigit() and c[0] != "0" else c)
+    restored = unknown & padded.map(classes.is_known).to_numpy()
+    if restored.any() and report is not None:  # plans (no report) are refused instead, to be fixed at source
+        text = tr("{layer} 字段 {field}：要素 {ids} 的地类编码缺少首位 0（如 {example}），已按 {fixed} 读取；"
+                  "请把该字段改为文本类型。").format(
+            layer=layer_label(layer, role), field=field_name, ids=id_list(layer.fids[restored]),
+            example=values[restored].iloc[0], fixed=padded[restored].iloc[0])
+        report.warn(text)
+        values = values.where(~restored, padded)
+        unknown = unknown & ~restored
     if unknown.any():
         shown = "、".join(c or tr("（空）") for c in sorted(set(values[unknown]))[:MAX_IDS_IN_MESSAGE])
         text = tr("{layer} 字段 {field}：要素 {ids} 的地类编码 {codes} 不是三调工作分类编码").format(

@@ -134,3 +134,13 @@ def test_overlapping_parts_of_one_unit_count_once_not_as_a_hole():
     result = run_check(_scheme(units=units))
     assert any("几何无效" in w and "整治单元" in w for w in result.warnings)
     assert result.indicators.per_unit.loc["DY01", "area_m2"] == pytest.approx(geodesic_area(outer), rel=1e-9)
+
+
+def test_survey_codes_that_lost_their_leading_zero_are_restored_and_reported():
+    whole = geodesic_area(cell(0, 0, S))
+    landuse = layer("地类图斑", [cell(0, 0, S), cell(1, 0, S)],
+                    [dltb_record("0101", TOWN, whole, 0.1), dltb_record("0702", TOWN, whole)])
+    landuse.attrs["DLBM"] = [101, 702]  # a numeric field, as a spreadsheet makes it
+    result = run_check(_scheme(landuse=landuse))
+    assert any("缺少首位 0" in w and "地类图斑" in w and "0101" in w for w in result.warnings)
+    assert result.indicators.per_unit.loc["DY01", "farmland_before_m2"] == pytest.approx(whole * 0.9, rel=1e-6)
