@@ -69,7 +69,7 @@ class LandConsolidationPlugin:
             from .ui.dock import LandConsolidationDock
 
             self.dock = LandConsolidationDock(self.iface, self.iface.mainWindow())
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
             self.dock.visibilityChanged.connect(self.panel_action.setChecked)
         self.dock.setVisible(visible)
         return self.dock

@@ -46,12 +46,12 @@ def write_data_package(result: CheckResult, unit_id: str, path: Path, crs, ledge
         options.driverName = "GPKG"
         options.layerName = table
         options.fileEncoding = "UTF-8"
-        options.actionOnExistingFile = (QgsVectorFileWriter.CreateOrOverwriteFile if first
-                                        else QgsVectorFileWriter.CreateOrOverwriteLayer)
+        options.actionOnExistingFile = (QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile if first
+                                        else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer)
         # V3 since QGIS 3.20 (V2 is deprecated there); both return the error code first.
         write = getattr(QgsVectorFileWriter, "writeAsVectorFormatV3", None) or QgsVectorFileWriter.writeAsVectorFormatV2
         error = write(layer, str(path), layers.project.transformContext(), options)
-        if error[0] != QgsVectorFileWriter.NoError:
+        if error[0] != QgsVectorFileWriter.WriterError.NoError:
             raise InputError(tr("无法写出 {path}：{error}").format(path=path, error=error[1]))
         first = False
         written = QgsVectorLayer(f"{path}|layername={table}", tr(title), "ogr")

@@ -34,10 +34,10 @@ from ..core.paths import RESOURCES_DIR
 LAYOUT_TEMPLATE = RESOURCES_DIR / "templates" / "单元方案附图.qpt"
 ITEM_IDS = ("title", "map", "legend", "scalebar", "north", "note", "subtitle")
 CJK_SANS = "Noto Sans CJK SC"
-MM = QgsUnitTypes.LayoutMillimeters
+MM = QgsUnitTypes.LayoutUnit.LayoutMillimeters
 
 
-def _label(layout, item_id, text, x, y, w, h, size, bold=False, align=Qt.AlignLeft):
+def _label(layout, item_id, text, x, y, w, h, size, bold=False, align=Qt.AlignmentFlag.AlignLeft):
     label = QgsLayoutItemLabel(layout)
     label.setId(item_id)
     label.setText(text)
@@ -65,8 +65,8 @@ def build_layout(project=None) -> QgsPrintLayout:
     page = layout.pageCollection().page(0)
     page.setPageSize("A4", page.Landscape)
     layout.setName("单元方案附图")
-    _label(layout, "title", "图名", 10, 6, 277, 12, 20, bold=True, align=Qt.AlignHCenter)
-    _label(layout, "subtitle", "单元", 10, 18, 277, 7, 11, align=Qt.AlignHCenter)
+    _label(layout, "title", "图名", 10, 6, 277, 12, 20, bold=True, align=Qt.AlignmentFlag.AlignHCenter)
+    _label(layout, "subtitle", "单元", 10, 18, 277, 7, 11, align=Qt.AlignmentFlag.AlignHCenter)
     map_item = QgsLayoutItemMap(layout)
     map_item.setId("map")
     map_item.attemptMove(QgsLayoutPoint(10, 27, MM))
@@ -81,8 +81,8 @@ def build_layout(project=None) -> QgsPrintLayout:
     legend.setLegendFilterByMapEnabled(True)  # only what the map shows
     legend.setSymbolWidth(6)
     legend.setSymbolHeight(3.5)
-    for part, size, bold in ((QgsLegendStyle.Title, 11, True), (QgsLegendStyle.Group, 9, True),
-                             (QgsLegendStyle.Subgroup, 8.5, True), (QgsLegendStyle.SymbolLabel, 8, False)):
+    for part, size, bold in ((QgsLegendStyle.Style.Title, 11, True), (QgsLegendStyle.Style.Group, 9, True),
+                             (QgsLegendStyle.Style.Subgroup, 8.5, True), (QgsLegendStyle.Style.SymbolLabel, 8, False)):
         font = QFont(CJK_SANS)
         font.setPointSizeF(size)
         font.setBold(bold)
@@ -97,8 +97,8 @@ def build_layout(project=None) -> QgsPrintLayout:
     scalebar.setStyle("Single Box")
     scalebar.setLinkedMap(map_item)
     scalebar.applyDefaultSize()
-    scalebar.setUnits(QgsUnitTypes.DistanceMeters)
-    scalebar.setSegmentSizeMode(QgsScaleBarSettings.SegmentSizeFitWidth)  # round numbers, bar 30–50 mm
+    scalebar.setUnits(QgsUnitTypes.DistanceUnit.DistanceMeters)
+    scalebar.setSegmentSizeMode(QgsScaleBarSettings.SegmentSizeMode.SegmentSizeFitWidth)  # round numbers, bar 30–50 mm
     scalebar.setMinimumBarWidth(30)
     scalebar.setMaximumBarWidth(50)
     scalebar.setNumberOfSegments(2)

@@ -188,9 +188,9 @@ def export_maps(result: CheckResult, unit_id: str, folder: Path, crs: QgsCoordin
         image = QgsLayoutExporter.ImageExportSettings()
         image.dpi = DPI
         image.exportMetadata = False  # no GDAL georeferencing pass over the PNG
-        if exporter.exportToImage(str(png), image) != QgsLayoutExporter.Success:
+        if exporter.exportToImage(str(png), image) != QgsLayoutExporter.ExportResult.Success:
             raise RuntimeError(f"could not export {png}")
-        if exporter.exportToPdf(str(pdf), QgsLayoutExporter.PdfExportSettings()) != QgsLayoutExporter.Success:
+        if exporter.exportToPdf(str(pdf), QgsLayoutExporter.PdfExportSettings()) != QgsLayoutExporter.ExportResult.Success:
             raise RuntimeError(f"could not export {pdf}")
         maps[title] = str(png)
     return maps

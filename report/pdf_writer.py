@@ -84,12 +84,12 @@ def write_pdf(report: UnitReport, path: str, figure_paths: dict) -> None:
         image = QImage(str(image_path))
         if not image.isNull():
             # The 300 dpi map is scaled to the page width; a lighter copy keeps the PDF small.
-            document.addResource(QTextDocument.ImageResource, QUrl(url), image.scaledToWidth(2000))
+            document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image.scaledToWidth(2000))
             images[key] = url
     document.setHtml(report_html(report, images))
     writer = QPdfWriter(str(Path(path)))
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.A4), QPageLayout.Portrait, QMarginsF(20, 20, 20, 20),
-                                     QPageLayout.Millimeter))
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(20, 20, 20, 20),
+                                     QPageLayout.Unit.Millimeter))
     writer.setResolution(300)
     writer.setTitle(report.title)
     writer.setCreator("全域整治 Land Consolidation")

@@ -53,7 +53,7 @@ def build():
                                       "A unit-scheme check chaining structure, flow, patches, conflicts and the "
                                       "compliance check on the same layers."})
     for row, (name, description, optional) in enumerate(INPUTS):
-        parameter = QgsProcessingParameterFeatureSource(name, description, [QgsProcessing.TypeVectorPolygon],
+        parameter = QgsProcessingParameterFeatureSource(name, description, [QgsProcessing.SourceType.TypeVectorPolygon],
                                                         optional=optional)
         component = QgsProcessingModelParameter(name)
         component.setPosition(QPointF(120, 60 + 70 * row))

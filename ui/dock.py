@@ -72,7 +72,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
     def _setup_widgets(self):
         for role, name in ROLE_WIDGETS.items():
             combo = getattr(self, name)
-            combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+            combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
             combo.setAllowEmptyLayer(role not in REQUIRED_ROLES)
             if role not in REQUIRED_ROLES:
                 combo.setLayer(None)
@@ -110,7 +110,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
     def auto_detect(self):
         """Guess each role from the project's polygon layers (DLTB, YJJBNTTB, STBHHX, CZKFBJ, XZQ, DY, XM…)."""
         layers = [layer for layer in QgsProject.instance().mapLayers().values()
-                  if isinstance(layer, QgsVectorLayer) and layer.geometryType() == QgsWkbTypes.PolygonGeometry]
+                  if isinstance(layer, QgsVectorLayer) and layer.geometryType() == QgsWkbTypes.GeometryType.PolygonGeometry]
         guessed = guess_roles(layers)
         for role, name in ROLE_WIDGETS.items():
             getattr(self, name).setLayer(guessed.get(role))
@@ -224,7 +224,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
             for column in range(5):
                 item.setBackground(column, QBrush(QColor(background)))
                 item.setToolTip(column, finding.message)
-            item.setData(0, Qt.UserRole, (finding.rule_id, finding.scope_id))
+            item.setData(0, Qt.ItemDataRole.UserRole, (finding.rule_id, finding.scope_id))
             self.rulesTree.addTopLevelItem(item)
         self._render_summary(unit_id)
         self._render_conflicts(unit_id)
@@ -279,13 +279,13 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
             text = tr("{kind} · {scope} · {mu:,.2f} 亩").format(kind=conflict.kind, scope=conflict.scope_id or tr("方案"),
                                                               mu=to_mu(conflict.area_m2))
             self.conflictsList.addItem(text)
-            self.conflictsList.item(self.conflictsList.count() - 1).setData(Qt.UserRole, index)
+            self.conflictsList.item(self.conflictsList.count() - 1).setData(Qt.ItemDataRole.UserRole, index)
 
     def locate_conflict(self, item):
         """Zoom to a conflict and flash it on the canvas."""
         if self.result is None or self.iface is None:
             return
-        conflict = self.result.conflicts[item.data(Qt.UserRole)]
+        conflict = self.result.conflicts[item.data(Qt.ItemDataRole.UserRole)]
         canvas = self.iface.mapCanvas()
         frame = self.result.baseline.frame
         geometry = to_qgs_geometry(frame.export([conflict.geom], frame.overlay_wkt)[0])

@@ -60,7 +60,7 @@ class _LiveTask(QgsTask):
     """Runs one engine update off the main thread."""
 
     def __init__(self, job, on_done):
-        super().__init__(tr("全域整治：实时核算"), QgsTask.CanCancel)
+        super().__init__(tr("全域整治：实时核算"), QgsTask.Flag.CanCancel)
         self.job = job
         self.on_done = on_done
         self.result = None

@@ -27,7 +27,7 @@ class SketchTool(QgsMapTool):
         super().__init__(canvas)
         self.points = []
         self._last_emit = 0.0
-        self.band = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+        self.band = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
         colour = QColor(colour)
         self.band.setStrokeColor(colour)
         fill = QColor(colour)
@@ -43,7 +43,7 @@ class SketchTool(QgsMapTool):
         return geometry if geometry.isGeosValid() else geometry.makeValid()
 
     def canvasPressEvent(self, event):
-        if event.button() == Qt.RightButton:
+        if event.button() == Qt.MouseButton.RightButton:
             self.finish()
             return
         self.points.append(self.toMapCoordinates(event.pos()))
@@ -54,13 +54,13 @@ class SketchTool(QgsMapTool):
             self._redraw(self.toMapCoordinates(event.pos()))
 
     def keyPressEvent(self, event):
-        if event.key() == Qt.Key_Escape:
+        if event.key() == Qt.Key.Key_Escape:
             self.reset()
             self.sketchCancelled.emit()
-        elif event.key() == Qt.Key_Backspace and self.points:
+        elif event.key() == Qt.Key.Key_Backspace and self.points:
             self.points.pop()
             self._redraw(None, force=True)
-        elif event.key() in (Qt.Key_Return, Qt.Key_Enter):
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.finish()
 
     def finish(self):
@@ -73,7 +73,7 @@ class SketchTool(QgsMapTool):
 
     def reset(self):
         self.points = []
-        self.band.reset(QgsWkbTypes.PolygonGeometry)
+        self.band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
 
     def deactivate(self):
         self.reset()
@@ -81,7 +81,7 @@ class SketchTool(QgsMapTool):
 
     def _redraw(self, hover, force=False):
         geometry = self.polygon(hover)
-        self.band.reset(QgsWkbTypes.PolygonGeometry)
+        self.band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         for point in self.points + ([hover] if hover is not None else []):
             self.band.addPoint(point, True)
         now = time.monotonic()

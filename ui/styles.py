@@ -85,8 +85,8 @@ def value_map(layer: QgsVectorLayer, field: str, entries) -> None:
 def required_unique(layer: QgsVectorLayer, field: str) -> None:
     index = layer.fields().indexOf(field)
     if index >= 0:
-        layer.setFieldConstraint(index, QgsFieldConstraints.ConstraintNotNull)
-        layer.setFieldConstraint(index, QgsFieldConstraints.ConstraintUnique)
+        layer.setFieldConstraint(index, QgsFieldConstraints.Constraint.ConstraintNotNull)
+        layer.setFieldConstraint(index, QgsFieldConstraints.Constraint.ConstraintUnique)
 
 
 def style_units(layer: QgsVectorLayer) -> None:

@@ -82,7 +82,7 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
         if parameters.get(name) in (None, ""):
             return None
         previous = context.invalidGeometryCheck()
-        context.setInvalidGeometryCheck(QgsFeatureRequest.GeometryNoCheck)
+        context.setInvalidGeometryCheck(QgsFeatureRequest.InvalidGeometryCheck.GeometryNoCheck)
         try:
             value = parameters.get(name)
             whole_layer = not (isinstance(value, QgsProcessingFeatureSourceDefinition)

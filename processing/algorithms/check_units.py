@@ -50,9 +50,9 @@ class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
 
     def initAlgorithm(self, config=None):
         add_scheme_parameters(self)
-        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("合规性核算表"), QgsProcessing.TypeVector))
+        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("合规性核算表"), QgsProcessing.SourceType.TypeVector))
         self.addParameter(QgsProcessingParameterFeatureSink("CONFLICTS", tr("冲突图斑"),
-                                                            QgsProcessing.TypeVectorPolygon, optional=True))
+                                                            QgsProcessing.SourceType.TypeVectorPolygon, optional=True))
 
     def perform(self, parameters, context, feedback, progress):
         ruleset = read_ruleset(self, parameters, context)

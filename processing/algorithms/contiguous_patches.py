@@ -44,8 +44,8 @@ class ContiguousPatchesAlgorithm(LandConsolidationAlgorithm):
             "GAP_TOLERANCE", tr("连片间距容差（米；空则取规则集）"), parentParameterName="PBF", optional=True,
             minValue=0.0))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("集中连片片块"),
-                                                            QgsProcessing.TypeVectorPolygon))
-        self.addParameter(QgsProcessingParameterFeatureSink("SUMMARY", tr("连片对比表"), QgsProcessing.TypeVector,
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink("SUMMARY", tr("连片对比表"), QgsProcessing.SourceType.TypeVector,
                                                             optional=True))
         self.addOutput(QgsProcessingOutputNumber("LARGEST_PLAN_MU", tr("规划最大连片面积（亩）")))
         self.addOutput(QgsProcessingOutputNumber("LARGEST_BASELINE_MU", tr("现状最大连片面积（亩）")))

@@ -43,7 +43,7 @@ class ControlLineConflictsAlgorithm(LandConsolidationAlgorithm):
                                                       defaultValue="CZKFBJLX", parentLayerParameterName="UDB",
                                                       optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("三线冲突图斑"),
-                                                            QgsProcessing.TypeVectorPolygon))
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
         self.addOutput(QgsProcessingOutputNumber("CONFLICT_MU", tr("冲突面积合计（亩）")))
 
     def perform(self, parameters, context, feedback, progress):

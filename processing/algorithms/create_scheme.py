@@ -67,7 +67,7 @@ class CreateSchemeAlgorithm(LandConsolidationAlgorithm):
                                                     optional=True))
         self.addParameter(QgsProcessingParameterString("PQMC", tr("片区名称"), defaultValue="", optional=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
-            "PBF", tr("现状永久基本农田（复制为规划永久基本农田的初始内容）"), [QgsProcessing.TypeVectorPolygon],
+            "PBF", tr("现状永久基本农田（复制为规划永久基本农田的初始内容）"), [QgsProcessing.SourceType.TypeVectorPolygon],
             optional=True))
         self.addParameter(QgsProcessingParameterFile("RULESET", tr("规则集文件（子项目类型表）"), extension="yaml",
                                                      optional=True))
@@ -86,7 +86,7 @@ class CreateSchemeAlgorithm(LandConsolidationAlgorithm):
             raise InputError(tr("文件 {path} 已存在：为免覆盖已有方案，请换一个文件名或勾选“覆盖已有文件”。").format(path=path))
         ruleset = read_ruleset(self, parameters, context)
         seed = self.parameterAsSource(parameters, "PBF", context)
-        if seed is not None and QgsWkbTypes.geometryType(seed.wkbType()) != QgsWkbTypes.PolygonGeometry:
+        if seed is not None and QgsWkbTypes.geometryType(seed.wkbType()) != QgsWkbTypes.GeometryType.PolygonGeometry:
             raise InputError(tr("图层“{layer}”（现状永久基本农田）应为面图层，不能复制为规划永久基本农田。").format(
                 layer=seed.sourceName()))
         if parameters.get("CRS") not in (None, ""):
@@ -134,11 +134,11 @@ def _create_layer(path, layer_name, spec, crs, context, first=False, fields=None
     options.driverName = "GPKG"
     options.layerName = layer_name
     options.fileEncoding = "UTF-8"
-    options.actionOnExistingFile = (QgsVectorFileWriter.CreateOrOverwriteFile if first
-                                    else QgsVectorFileWriter.CreateOrOverwriteLayer)
+    options.actionOnExistingFile = (QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile if first
+                                    else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer)
     transform_context = context.transformContext() if context is not None else QgsProject.instance().transformContext()
-    writer = QgsVectorFileWriter.create(path, fields, QgsWkbTypes.MultiPolygon, crs, transform_context, options)
-    if writer.hasError() != QgsVectorFileWriter.NoError:
+    writer = QgsVectorFileWriter.create(path, fields, QgsWkbTypes.Type.MultiPolygon, crs, transform_context, options)
+    if writer.hasError() != QgsVectorFileWriter.WriterError.NoError:
         raise InputError(tr("无法创建图层 {layer}：{error}").format(layer=layer_name, error=writer.errorMessage()))
     del writer  # closes the layer
 

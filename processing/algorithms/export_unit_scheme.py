@@ -43,7 +43,7 @@ class ExportUnitSchemeAlgorithm(LandConsolidationAlgorithm):
 
     def flags(self):
         # Layouts and Qt's PDF writer are safest on the main thread; the export reports progress.
-        return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
+        return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
 
     def initAlgorithm(self, config=None):
         add_scheme_parameters(self)

@@ -51,9 +51,9 @@ class LandUseFlowAlgorithm(LandConsolidationAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource(
             "LANDUSE_AFTER", tr("后期地类图斑（两期对比时给出，替代子项目）"), POLYGONS, optional=True))
         self.addParameter(QgsProcessingParameterBoolean("CHANGES_ONLY", tr("流向表只列发生变化的流向"), True))
-        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("地类流向表"), QgsProcessing.TypeVector))
+        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("地类流向表"), QgsProcessing.SourceType.TypeVector))
         self.addParameter(QgsProcessingParameterFeatureSink("CHANGES", tr("地类变化图斑"),
-                                                            QgsProcessing.TypeVectorPolygon, optional=True))
+                                                            QgsProcessing.SourceType.TypeVectorPolygon, optional=True))
 
     def perform(self, parameters, context, feedback, progress):
         ruleset = load_ruleset()

@@ -35,7 +35,7 @@ class LandUseStructureAlgorithm(LandConsolidationAlgorithm):
     def initAlgorithm(self, config=None):
         add_scheme_parameters(self, names=("UNITS", "LANDUSE", "PROJECTS"))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("土地利用结构调整表"),
-                                                            QgsProcessing.TypeVector))
+                                                            QgsProcessing.SourceType.TypeVector))
 
     def perform(self, parameters, context, feedback, progress):
         analysis = self.analyse_scheme(parameters, context, feedback, progress)

@@ -42,8 +42,8 @@ class PbfAdjustmentAlgorithm(LandConsolidationAlgorithm):
     def initAlgorithm(self, config=None):
         add_scheme_parameters(self, names=("UNITS", "LANDUSE", "PBF", "PBF_PLAN", "TOWNSHIPS"))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("调出调入图斑"),
-                                                            QgsProcessing.TypeVectorPolygon))
-        self.addParameter(QgsProcessingParameterFeatureSink("SUMMARY", tr("乡镇汇总"), QgsProcessing.TypeVector,
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink("SUMMARY", tr("乡镇汇总"), QgsProcessing.SourceType.TypeVector,
                                                             optional=True))
         self.addOutput(QgsProcessingOutputNumber("OUT_MU", tr("调出面积（亩）")))
         self.addOutput(QgsProcessingOutputNumber("IN_MU", tr("调入面积（亩）")))

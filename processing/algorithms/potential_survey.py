@@ -58,9 +58,9 @@ class PotentialSurveyAlgorithm(LandConsolidationAlgorithm):
         defaults = PotentialParameters()
         for name, label, attribute in NUMBER_PARAMETERS:
             self.addParameter(QgsProcessingParameterNumber(
-                name, tr(label), QgsProcessingParameterNumber.Double, getattr(defaults, attribute), minValue=0.0))
+                name, tr(label), QgsProcessingParameterNumber.Type.Double, getattr(defaults, attribute), minValue=0.0))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("整治潜力图斑"),
-                                                            QgsProcessing.TypeVectorPolygon))
+                                                            QgsProcessing.SourceType.TypeVectorPolygon))
 
     def perform(self, parameters, context, feedback, progress):
         values = {attribute: self.parameterAsDouble(parameters, name, context)

@@ -19,7 +19,7 @@ from ...core.ruleset import load_ruleset
 from ...core.scheme import SchemeLayers
 from ...core.validate import ROLES
 
-POLYGONS = [QgsProcessing.TypeVectorPolygon]
+POLYGONS = [QgsProcessing.SourceType.TypeVectorPolygon]
 
 # (parameter name, role key, label, optional)
 LAYER_PARAMETERS = (

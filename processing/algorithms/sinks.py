@@ -33,7 +33,7 @@ def write_table(algorithm, parameters, context, name: str, spec, rows, geoms=Non
     destination id, or None when the optional sink was not requested.
     """
     fields = make_fields(spec)
-    kind = QgsWkbTypes.MultiPolygon if geoms is not None else QgsWkbTypes.NoGeometry
+    kind = QgsWkbTypes.Type.MultiPolygon if geoms is not None else QgsWkbTypes.Type.NoGeometry
     sink, dest = algorithm.parameterAsSink(parameters, name, context, fields, kind,
                                            crs if crs is not None else QgsCoordinateReferenceSystem())
     if sink is None:
@@ -45,7 +45,7 @@ def write_table(algorithm, parameters, context, name: str, spec, rows, geoms=Non
         if geoms is not None:
             feature.setGeometry(to_qgs_geometry(geoms[position], multi=True))
         feature.setAttributes([_plain(row.get(field)) for field, _ in spec])
-        if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
+        if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
             raise RuntimeError(f"could not write feature {position} to {name}: {sink.lastError()}")
     return dest
 

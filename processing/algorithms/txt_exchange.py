@@ -59,13 +59,13 @@ class ExportTxtAlgorithm(LandConsolidationAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFeatureSource("INPUT", tr("面图层（如子项目）"),
-                                                              [QgsProcessing.TypeVectorPolygon]))
+                                                              [QgsProcessing.SourceType.TypeVectorPolygon]))
         for name, label, default in (("ID_FIELD", "地块编号字段", "XMBH"), ("NAME_FIELD", "地块名称字段", "XMMC"),
                                      ("USE_FIELD", "地块用途字段", "XMLX"), ("CLASS_FIELD", "地类编码字段", "GHDLBM")):
             self.addParameter(QgsProcessingParameterField(name, tr(label), defaultValue=default,
                                                           parentLayerParameterName="INPUT", optional=True))
         self.addParameter(QgsProcessingParameterString("PRODUCER", tr("数据产生单位"), defaultValue="", optional=True))
-        self.addParameter(QgsProcessingParameterNumber("DECIMALS", tr("坐标小数位数"), QgsProcessingParameterNumber.Integer,
+        self.addParameter(QgsProcessingParameterNumber("DECIMALS", tr("坐标小数位数"), QgsProcessingParameterNumber.Type.Integer,
                                                        3, minValue=0, maxValue=6))
         self.addParameter(QgsProcessingParameterBoolean("ZONE_PREFIX", tr("Y 坐标加带号"), True))
         self.addParameter(QgsProcessingParameterEnum("ENCODING", tr("文件编码"), options=list(ENCODINGS),
@@ -125,7 +125,7 @@ class ImportTxtAlgorithm(LandConsolidationAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile("INPUT", tr("TXT 文件"), extension="txt"))
-        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("地块"), QgsProcessing.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("地块"), QgsProcessing.SourceType.TypeVectorPolygon))
 
     def perform(self, parameters, context, feedback, progress):
         path = self.parameterAsFile(parameters, "INPUT", context)
