@@ -15,7 +15,7 @@ import shapely
 from shapely import STRtree
 
 from .measure import to_mu
-from .overlay import PartIndex, dissolve_overlapping
+from .overlay import PartIndex
 from .ruleset import Ruleset
 from .scheme import Baseline, Pieces, Plan, flows
 
@@ -268,17 +268,14 @@ def _per_township(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataF
 
 def township_pbf(baseline: Baseline, plan: Plan, code: str) -> tuple[float, float]:
     """(PBF area, PBF − PBF_PLAN area) over the whole township (geometry areas, m²)."""
-    geom = baseline.township_geometry(code)
-    if shapely.is_empty(geom) or len(baseline.pbf) == 0:
-        return 0.0, 0.0
-    candidates = baseline.pbf.tree.query(geom, predicate="intersects")
-    # Overlapping PBF features would count twice in a whole-township sum: dissolve them here,
-    # for this township only.
-    features = dissolve_overlapping(baseline.pbf.geoms[candidates], baseline.sliver)
-    inside = baseline.cut(features, PartIndex.build(np.array([geom], dtype=object)), keep_outside=False)
-    adjusted = baseline.cut(inside.geoms, plan.pbf_plan)
-    out = baseline.frame.areas(adjusted.geoms[adjusted.part < 0]).sum()
-    return float(baseline.frame.areas(inside.geoms).sum()), float(out)
+    pieces, total = baseline.township_pbf(code)
+    # A piece that is exactly a planned PBF feature (most of them: the plan starts as a copy) loses
+    # nothing; only the others are cut by the plan.
+    pieces = pieces[~plan.unchanged_pbf(pieces)]
+    if len(pieces) == 0:
+        return total, 0.0
+    adjusted = baseline.cut(pieces, plan.pbf_plan)
+    return total, float(baseline.frame.areas(adjusted.geoms[adjusted.part < 0]).sum())
 
 
 PROJECT_AREA_COLUMNS = ["unit_id", "project", "area_m2", "whole_area_m2", "project_id", "type", "geom"]

@@ -73,6 +73,7 @@ class Baseline:
     warnings: list
     _township_geoms: dict = field(default_factory=dict)
     _township_farmland: dict = field(default_factory=dict)
+    _township_pbf: dict = field(default_factory=dict)
     _whole: np.ndarray | None = None  # ellipsoidal area of each parcel, measured on first use
 
     def whole_areas(self, idx) -> np.ndarray:
@@ -146,6 +147,22 @@ class Baseline:
             self._township_farmland[code] = value
         return self._township_farmland[code]
 
+    def township_pbf(self, code: str) -> tuple[np.ndarray, float]:
+        """The township's 永久基本农田 as non-overlapping pieces, and their area (m²), cached: every
+        plan of the scheme compares its planned PBF with these."""
+        if code not in self._township_pbf:
+            geom = self.township_geometry(code)
+            if shapely.is_empty(geom) or len(self.pbf) == 0:
+                self._township_pbf[code] = (np.empty(0, dtype=object), 0.0)
+            else:
+                candidates = self.pbf.tree.query(geom, predicate="intersects")
+                # Overlapping PBF features would count twice in a whole-township sum: dissolved here,
+                # for this township only.
+                features = dissolve_overlapping(self.pbf.geoms[candidates], self.sliver)
+                inside = self.cut(features, PartIndex.build(np.array([geom], dtype=object)), keep_outside=False)
+                self._township_pbf[code] = (inside.geoms, float(self.frame.areas(inside.geoms).sum()))
+        return self._township_pbf[code]
+
     def flag_index(self, name: str):
         return {"pbf": self.pbf, "eco": self.eco, "udb": self.udb}.get(name)
 
@@ -168,6 +185,18 @@ class Plan:
     project_area_cache: dict = field(default_factory=dict)
     # 城镇开发边界 figures (whole layers); valid while udb_plan is unchanged.
     udb_cache: dict = field(default_factory=dict)
+
+    def unchanged_pbf(self, geoms: np.ndarray) -> np.ndarray:
+        """Which geometries are, exactly, features of the planned PBF (nothing of them is adjusted out)."""
+        same = np.zeros(len(geoms), dtype=bool)
+        if len(geoms) == 0 or len(self.pbf_plan) == 0:
+            return same
+        a, b = self.pbf_plan.tree.query(geoms)  # bounding boxes meet
+        plan = self.pbf_plan.geoms
+        box = (shapely.bounds(geoms)[a] == shapely.bounds(plan)[b]).all(axis=1)
+        a, b = a[box], b[box]
+        same[a[shapely.equals_exact(geoms[a], plan[b], tolerance=0.0)]] = True
+        return same
 
 
 def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses | None = None) -> Baseline:
