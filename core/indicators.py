@@ -15,7 +15,7 @@ import shapely
 from shapely import STRtree
 
 from .measure import to_mu
-from .overlay import PartIndex
+from .overlay import SLIVER_AREA_M2, polygonal, robust
 from .ruleset import Ruleset
 from .scheme import Baseline, Pieces, Plan, flows
 
@@ -307,12 +307,20 @@ def _project_areas(baseline: Baseline, plan: Plan) -> pd.DataFrame:
 
 
 def _project_areas_in(baseline: Baseline, plan: Plan, positions: np.ndarray) -> pd.DataFrame:
-    units = PartIndex.build(plan.units.geoms[positions])
-    inside = baseline.cut(plan.projects.geoms, units, keep_outside=False)
-    if len(inside.source) == 0:
+    # Each unit takes its own intersection with each 子项目, independently of the other units, so a
+    # sliver where two units meet cannot move a project's area between them, and a unit's rows do
+    # not depend on which other units were recomputed.
+    units = plan.units.geoms[positions]
+    unit_k, project = STRtree(plan.projects.geoms).query(units, predicate="intersects")
+    if len(unit_k) == 0:
         return pd.DataFrame(columns=PROJECT_AREA_COLUMNS)
-    frame = pd.DataFrame({"unit_id": np.asarray(plan.unit_ids)[positions[inside.part]], "project": inside.source,
-                          "area_m2": baseline.frame.areas(inside.geoms), "geom": inside.geoms})
+    geoms = polygonal(robust(shapely.intersection, plan.projects.geoms[project], units[unit_k]))
+    areas = baseline.frame.areas(geoms)
+    keep = areas > SLIVER_AREA_M2
+    frame = pd.DataFrame({"unit_id": np.asarray(plan.unit_ids)[positions[unit_k[keep]]], "project": project[keep],
+                          "area_m2": areas[keep], "geom": geoms[keep]})
+    if len(frame) == 0:
+        return pd.DataFrame(columns=PROJECT_AREA_COLUMNS)
     frame = frame.groupby(["unit_id", "project"], sort=True).agg(
         area_m2=("area_m2", "sum"), geom=("geom", lambda g: g.iloc[0] if len(g) == 1 else shapely.union_all(
             np.asarray(g, dtype=object)))).reset_index()

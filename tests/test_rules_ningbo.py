@@ -403,3 +403,18 @@ def test_scattered_parcel_drawn_inside_a_redevelopment_project_keeps_its_area(sc
     assert f"{a(nested) / a(C(3, 2)) * 100:.2f}%" in finding.message
     areas = result.indicators.project_areas.set_index("project_id")["area_m2"]
     assert areas["DY02-03"] == pytest.approx(a(C(3, 2)), rel=1e-6)
+
+
+def test_a_project_across_two_units_that_overlap_by_a_sliver_is_split_between_them():
+    """Units DY01 and DY02 overlap by 0.025 mm × 200 m (0.005 m², below the 0.01 m² tolerance); a 子项目
+    across both is counted half in each, not wholly in the first."""
+    left, right = R(0, 0, 1.000000125, 1), R(1, 0, 2, 1)
+    project_geom = R(0.5, 0, 1.5, 1)
+    keys = [(0, 0), (1, 0)]
+    layers = SchemeLayers(units=layer("DY", [left, right], [{"DYBH": "DY01"}, {"DYBH": "DY02"}]),
+                          landuse=layer("DLTB", [C(*k) for k in keys], [RECORDS[k] for k in keys]),
+                          pbf=layer("YJJBNTTB", []),
+                          projects=layer("XM", [project_geom], [{"XMBH": "X-01", "XMLX": "垦造耕地", "GHDLBM": "0101"}]))
+    areas = run_check(layers).indicators.project_areas.set_index("unit_id")["area_m2"]
+    assert areas["DY01"] == pytest.approx(a(R(0.5, 0, 1.000000125, 1)), rel=1e-6)
+    assert areas["DY02"] == pytest.approx(a(R(1, 0, 1.5, 1)), rel=1e-6)
