@@ -221,7 +221,7 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
         drawn.attrs["XZQDM"] = v.codes(drawn, "XZQDM")
         _refuse_overlaps(drawn, roles["townships"], frame, OVERLAP_TOLERANCE_M2)
         townships = _to_frame(drawn, roles["townships"], frame)
-        township_parts = PartIndex.build(_without_reprojection_slivers(townships.geoms, frame))
+        township_parts = PartIndex.build(_without_reprojection_slivers(townships.geoms))
         names = townships.column("XZQMC", "")
         township_names = {c: ("" if n is None else str(n)) for c, n in zip(townships.attrs["XZQDM"], names)}
 
@@ -292,7 +292,7 @@ def build_survey_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset
     plan.project_table = pd.DataFrame({
         "id": [b or tr("要素{fid}").format(fid=int(f)) for b, f in zip(table["bsm"], after.fids)],
         "type": "", "code_after": table["code"].to_numpy(), "kcxs": deduction, "name": ""})
-    plan.project_parts = PartIndex.build(_without_reprojection_slivers(after.geoms, baseline.frame))
+    plan.project_parts = PartIndex.build(_without_reprojection_slivers(after.geoms))
     plan.projects = after
     plan.warnings = plan.warnings + report.warnings
     return plan
@@ -326,7 +326,7 @@ def _crs_name(wkt: str) -> str:
     return f"EPSG:{code} {crs.name}" if code else crs.name
 
 
-def _without_reprojection_slivers(geoms: np.ndarray, frame: WorkingFrame) -> np.ndarray:
+def _without_reprojection_slivers(geoms: np.ndarray) -> np.ndarray:
     """Parts that only touch where they were drawn can overlap by slivers once reprojected (a vertex
     on one side of a shared edge that the other side lacks leaves the straight line): the later
     feature gives way there, so the overlay never counts such a sliver twice."""
@@ -449,7 +449,7 @@ def _non_overlapping_projects(drawn: LayerData, projects: LayerData, table: pd.D
             pairs=shown))
     # Same-class overlaps, and overlaps below the tolerance or made by reprojection: the later
     # project (input order) gives way, so area counts once.
-    return _without_reprojection_slivers(projects.geoms, frame)
+    return _without_reprojection_slivers(projects.geoms)
 
 
 # ----------------------------------------------------------------------------- pieces
