@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .measure import crs_from
+from .projection import canonical_wkt
 
 
 @dataclass
@@ -45,7 +45,7 @@ class LayerData:
         attrs = pd.DataFrame.from_records(records) if records is not None else pd.DataFrame(index=range(len(geoms)))
         if fids is None:
             fids = np.arange(1, len(geoms) + 1)
-        return cls(name=name, geoms=geoms, attrs=attrs, fids=np.asarray(fids), crs_wkt=crs_from(crs).to_wkt(),
+        return cls(name=name, geoms=geoms, attrs=attrs, fids=np.asarray(fids), crs_wkt=canonical_wkt(crs),
                    source=source)
 
     def has_field(self, name: str) -> bool:

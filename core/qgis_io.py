@@ -18,7 +18,7 @@ from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, QTime, QVariant
 from .errors import Cancelled
 from .i18n import tr
 from .layerdata import LayerData
-from .measure import crs_from
+from .projection import canonical_wkt
 
 
 def _plain(value):
@@ -87,7 +87,7 @@ def read_features(source, name: str, fields=(), request: QgsFeatureRequest | Non
 def crs_wkt_of(crs) -> str:
     """The pyproj WKT of a ``QgsCoordinateReferenceSystem`` (by authority id when it has one)."""
     authid = crs.authid()
-    return crs_from(authid if authid else crs.toWkt(crs.WKT_PREFERRED)).to_wkt()
+    return canonical_wkt(authid if authid else crs.toWkt(crs.WKT_PREFERRED))
 
 
 def to_qgs_geometry(geom, multi: bool = False) -> QgsGeometry:

@@ -33,6 +33,7 @@ from .overlay import (
     polygonal,
     robust,
 )
+from .projection import CrsError, crs_facts
 from .ruleset import Ruleset
 
 FLAG_LAYERS = ("pbf", "pbf_plan", "eco", "udb", "udb_plan")
@@ -316,14 +317,11 @@ def _to_frame(layer: LayerData, role: v.Role, frame: WorkingFrame) -> LayerData:
 
 
 def _crs_name(wkt: str) -> str:
-    import pyproj
-
     try:
-        crs = pyproj.CRS.from_wkt(wkt)
-    except pyproj.exceptions.CRSError:
+        facts = crs_facts(wkt)
+    except CrsError:
         return tr("未知")
-    code = crs.to_epsg(min_confidence=70)
-    return f"EPSG:{code} {crs.name}" if code else crs.name
+    return f"EPSG:{facts.epsg} {facts.name}" if facts.epsg else facts.name
 
 
 def _without_reprojection_slivers(geoms: np.ndarray) -> np.ndarray:

@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import pyproj
 import shapely
 from qgis.core import QgsCoordinateReferenceSystem
 
@@ -23,8 +22,8 @@ from ..core.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, gauss_krug
 from ..core.check import CheckResult
 from ..core.errors import InputError
 from ..core.i18n import tr
-from ..core.measure import lonlat_bounds, transform_geometries
 from ..core.paths import plugin_version
+from ..core.projection import canonical_wkt, lonlat_bounds, transform_geometries
 from ..core.unit_report import Figure, build_unit_report
 from .data_package import write_data_package
 from .docx_writer import write_document
@@ -115,7 +114,7 @@ def _write_txt(result: CheckResult, unit_id: str, path: Path, organisation: str)
     if parcels:
         lon_min, _, lon_max, _ = lonlat_bounds(np.array(pieces, dtype=object), frame.overlay_wkt)
         zone = gauss_kruger_zone((lon_min + lon_max) / 2.0)
-        target = pyproj.CRS.from_epsg(cgcs2000_gk_epsg(zone)).to_wkt()
+        target = canonical_wkt(f"EPSG:{cgcs2000_gk_epsg(zone)}")
         local = transform_geometries(np.array(pieces, dtype=object), frame.overlay_wkt, target)
         areas = frame.areas(np.array(pieces, dtype=object))
         records = [TxtParcel(geometry=g, number=str(plan.project_table["id"].iat[p]),

@@ -63,6 +63,38 @@ def plugin_provider(qgis_processing):
     return session_provider()
 
 
+@pytest.fixture()
+def project_layers(qgis_new_project):
+    """The hand-made grid 片区 (two 子项目) as memory layers in the project, by role."""
+    from qgis.core import QgsProject
+
+    import test_rules_ningbo as grid
+    from panel_support import ROLE_LAYERS
+    from qgis_layers import memory_layer
+
+    scheme = grid.scheme([grid.project("DY02-01", "垦造耕地", "0101", grid.C(4, 2)),
+                          grid.project("DY01-01", "农村建设用地复垦", "0101", grid.C(2, 1))],
+                         [grid.C(*k) for k in grid.PBF_CELLS if k != (4, 1)] + [grid.R(4, 1, 4.9, 2)])
+    layers = {}
+    for role in ROLE_LAYERS:
+        layer = memory_layer(getattr(scheme, role))
+        QgsProject.instance().addMapLayer(layer)
+        layers[role] = layer
+    yield layers
+    QgsProject.instance().removeAllMapLayers()
+
+
+@pytest.fixture()
+def dock(qgis_iface, project_layers):
+    """The 「全域整治」 panel on pytest-qgis's iface (not yet configured)."""
+    from land_consolidation.ui.dock import LandConsolidationDock
+
+    panel = LandConsolidationDock(qgis_iface)
+    yield panel
+    panel.shutdown()
+    panel.deleteLater()
+
+
 def pytest_sessionfinish(session, exitstatus):
     from plugin_session import unload_session_plugin
 

@@ -8,76 +8,11 @@ from qgis.core import QgsApplication, QgsGeometry, QgsPointXY, QgsProject
 
 import test_rules_ningbo as grid
 from builders import X0, Y0
-from land_consolidation.core.check import run_check
-from land_consolidation.core.qgis_io import read_features
-from land_consolidation.core.scheme import SchemeLayers
-from land_consolidation.core.validate import ROLES
-from qgis_layers import memory_layer
-
-ROLE_LAYERS = {"units": "DY", "landuse": "DLTB", "projects": "XM", "pbf": "YJJBNTTB", "pbf_plan": "YJJBNTTB_GH",
-               "eco": "STBHHX", "udb": "CZKFBJ"}
-
-
-@pytest.fixture()
-def project_layers(qgis_new_project):
-    scheme = grid.scheme([grid.project("DY02-01", "垦造耕地", "0101", grid.C(4, 2)),
-                          grid.project("DY01-01", "农村建设用地复垦", "0101", grid.C(2, 1))],
-                         [grid.C(*k) for k in grid.PBF_CELLS if k != (4, 1)] + [grid.R(4, 1, 4.9, 2)])
-    layers = {}
-    for role in ROLE_LAYERS:
-        layer = memory_layer(getattr(scheme, role))
-        QgsProject.instance().addMapLayer(layer)
-        layers[role] = layer
-    yield layers
-    QgsProject.instance().removeAllMapLayers()
-
-
-@pytest.fixture()
-def dock(qgis_iface, project_layers):
-    from land_consolidation.ui.dock import LandConsolidationDock
-
-    panel = LandConsolidationDock(qgis_iface)
-    yield panel
-    panel.shutdown()
-    panel.deleteLater()
-
-
-def wait_until_idle(controller, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        QgsApplication.processEvents()
-        if controller.idle and controller.result is not None:
-            return controller.result
-        time.sleep(0.01)
-    raise AssertionError("the live check did not settle")
-
-
-def reference(layers) -> object:
-    """checkunits' engine on the layers as they are now (uncommitted edits included)."""
-    data = {role: read_features(layer, layer.name(), ROLES[role].fields + (("DYBH",) if role == "units" else ()))
-            for role, layer in layers.items()}
-    return run_check(SchemeLayers(**data))
-
-
-def assert_panel_equals_check(dock, layers):
-    shown = wait_until_idle(dock.controller)
-    expected = reference(layers)
-    assert [(f.rule_id, f.scope_id, f.status) for f in shown.findings] == \
-           [(f.rule_id, f.scope_id, f.status) for f in expected.findings]
-    for mine, theirs in zip(shown.findings, expected.findings):
-        assert (mine.value is None) == (theirs.value is None)
-        if theirs.value is not None:
-            assert mine.value == pytest.approx(theirs.value, rel=1e-9, abs=1e-9), mine.rule_id
-    # What the planner sees: one tree row per visible finding, with the status mark and the value.
-    dock.shown_scope = dock.scopeCombo.currentData()
-    dock.scopeCombo.setCurrentIndex(0)
-    rows = [dock.rulesTree.topLevelItem(i) for i in range(dock.rulesTree.topLevelItemCount())]
-    assert len(rows) == len(shown.findings)
-    marks = {"pass": "✓", "fail": "✗", "not_applicable": "–"}
-    for row, finding in zip(rows, shown.findings):
-        assert row.text(0).startswith(marks[finding.status])
-        assert row.text(1) == finding.title
-    return shown
+from panel_support import (
+    ROLE_LAYERS,
+    assert_panel_equals_check,
+    wait_until_idle,
+)
 
 
 def test_auto_detect_and_remember_in_project(dock, project_layers):

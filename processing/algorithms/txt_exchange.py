@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pyproj
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsProcessing,
@@ -26,7 +25,8 @@ from ...core.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, gauss_kru
 from ...core.errors import InputError
 from ...core.files import write_atomically
 from ...core.i18n import tr
-from ...core.measure import ellipsoidal_areas, lonlat_bounds, transform_geometries
+from ...core.measure import ellipsoidal_areas
+from ...core.projection import canonical_wkt, lonlat_bounds, transform_geometries
 from ...core.validate import ROLES, Report, polygons
 from .base import LandConsolidationAlgorithm, warn
 from .sinks import write_table
@@ -87,7 +87,7 @@ class ExportTxtAlgorithm(LandConsolidationAlgorithm):
         decimals = self.parameterAsInt(parameters, "DECIMALS", context)
         lon_min, _, lon_max, _ = lonlat_bounds(layer.geoms, layer.crs_wkt)
         zone = gauss_kruger_zone((lon_min + lon_max) / 2.0)
-        target = pyproj.CRS.from_epsg(cgcs2000_gk_epsg(zone)).to_wkt()
+        target = canonical_wkt(f"EPSG:{cgcs2000_gk_epsg(zone)}")
         geoms = transform_geometries(layer.geoms, layer.crs_wkt, target)
         areas = ellipsoidal_areas(layer.geoms, layer.crs_wkt)
         parcels = []
