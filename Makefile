@@ -18,7 +18,7 @@ $(VENV)/.deps-stamp: requirements.txt requirements-dev.txt tools/install-system-
 	tools/install-system-deps
 	test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -c "import numpy, shapely, pandas, qgis.core; assert numpy.__version__ < '2'"
+	$(PY) tools/check-python-deps
 	touch $@
 
 test: deps
