@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import shapely
-from qgis.core import QgsFeatureRequest, QgsGeometry, QgsWkbTypes
+from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsFeatureRequest, QgsGeometry, QgsWkbTypes
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, QTime, QVariant
 
 from .errors import Cancelled
@@ -87,7 +87,12 @@ def read_features(source, name: str, fields=(), request: QgsFeatureRequest | Non
 def crs_wkt_of(crs) -> str:
     """The pyproj WKT of a ``QgsCoordinateReferenceSystem`` (by authority id when it has one)."""
     authid = crs.authid()
-    return canonical_wkt(authid if authid else crs.toWkt(crs.WKT_PREFERRED))
+    return canonical_wkt(authid if authid else crs.toWkt(_PREFERRED_WKT))
+
+
+# QGIS 3.36 moved the WKT variants to Qgis.CrsWktVariant; the old names are gone in QGIS 4.
+_PREFERRED_WKT = (Qgis.CrsWktVariant.Preferred if Qgis.QGIS_VERSION_INT >= 33600
+                  else QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED)
 
 
 def to_qgs_geometry(geom, multi: bool = False) -> QgsGeometry:
@@ -175,3 +180,16 @@ def _arrow_values(values) -> np.ndarray:
         out = data.astype(object)
     out[mask] = None
     return out
+
+
+def save_default_style(layer, name: str, description: str) -> str:
+    """Store the layer's style in its GeoPackage as the default; the error text, empty on success.
+
+    QGIS 3.44 deprecates ``saveStyleToDatabase`` for ``saveStyleToDatabaseV2`` (which returns the
+    outcome flags and the message); older releases have only the first.
+    """
+    save_v2 = getattr(layer, "saveStyleToDatabaseV2", None)
+    if save_v2 is not None:
+        _outcome, error = save_v2(name, description, True, "")
+        return error or ""
+    return layer.saveStyleToDatabase(name, description, True, "") or ""

@@ -16,6 +16,7 @@ from qgis.core import (
 from ..core.check import CheckResult
 from ..core.errors import InputError
 from ..core.i18n import tr
+from ..core.qgis_io import save_default_style
 from ..ui import styles
 from .maps import MapLayers
 
@@ -58,7 +59,9 @@ def write_data_package(result: CheckResult, unit_id: str, path: Path, crs, ledge
         style = QgsMapLayerStyle()
         style.readFromLayer(layer)
         style.writeToLayer(written)
-        written.saveStyleToDatabase(tr(title), tr("全域整治插件导出"), True, "")
+        error = save_default_style(written, tr(title), tr("全域整治插件导出"))
+        if error:
+            raise InputError(tr("无法保存图层 {layer} 的样式：{error}").format(layer=table, error=error))
 
 
 def _merge(adjustment_layers):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsFeature, QgsField, QgsFields, QgsGeometry, QgsVectorLayer
-from qgis.PyQt.QtCore import QVariant
+from qgis.core import QgsFeature, QgsFields, QgsGeometry, QgsVectorLayer
 
 from land_consolidation.core.layerdata import LayerData
+from land_consolidation.processing.algorithms.fields import make_field
 
 
 def memory_layer(data: LayerData, authid: str = "EPSG:4549") -> QgsVectorLayer:
@@ -15,10 +15,10 @@ def memory_layer(data: LayerData, authid: str = "EPSG:4549") -> QgsVectorLayer:
     for column in data.attrs.columns:
         values = [v for v in data.attrs[column] if v is not None and v == v]
         if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            kind = QVariant.Int if all(isinstance(v, int) for v in values) else QVariant.Double
+            kind = int if all(isinstance(v, int) for v in values) else float
         else:
-            kind = QVariant.String
-        fields.append(QgsField(column, kind))
+            kind = str
+        fields.append(make_field(column, kind))
     provider = layer.dataProvider()
     provider.addAttributes(fields.toList())
     layer.updateFields()

@@ -31,6 +31,7 @@ from qgis.core import (
 from ...core.errors import InputError
 from ...core.i18n import tr
 from ...core.landclasses import load_land_classes
+from ...core.qgis_io import save_default_style
 from ...ui import styles
 from .base import LandConsolidationAlgorithm
 from .fields import make_field
@@ -177,7 +178,7 @@ def _style(path, ruleset, area_name):
         if layer_name == UNITS_LAYER and area_name:
             layer.setDefaultValueDefinition(layer.fields().indexOf("PQMC"),
                                             QgsDefaultValue("'" + area_name.replace("'", "''") + "'"))
-        error = layer.saveStyleToDatabase(tr(DISPLAY_NAMES[layer_name]), tr("全域整治插件生成的缺省样式"), True, "")
+        error = save_default_style(layer, tr(DISPLAY_NAMES[layer_name]), tr("全域整治插件生成的缺省样式"))
         if error:
             raise InputError(tr("无法保存图层 {layer} 的样式：{error}").format(layer=layer_name, error=error))
 

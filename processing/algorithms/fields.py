@@ -1,19 +1,24 @@
-"""Field definitions that work on QGIS 3.22 (QVariant types) and 3.38+/QGIS 4 (QMetaType)."""
+"""Field definitions for every QGIS line, without QVariant's type constants (gone in PyQt6/QGIS 4).
+
+QGIS 3.38 and later take a ``QMetaType.Type``; earlier releases take a ``QVariant::Type``, whose
+values for these types are QMetaType's own numbers, so the number is passed there.
+"""
 
 from qgis.core import Qgis, QgsField, QgsFields
+from qgis.PyQt.QtCore import QMetaType
 
-if Qgis.QGIS_VERSION_INT >= 33800:
-    from qgis.PyQt.QtCore import QMetaType
+_TYPES = {str: QMetaType.Type.QString, float: QMetaType.Type.Double, int: QMetaType.Type.LongLong}
+_TAKES_METATYPE = Qgis.QGIS_VERSION_INT >= 33800
 
-    _TYPES = {str: QMetaType.Type.QString, float: QMetaType.Type.Double, int: QMetaType.Type.LongLong}
-else:
-    from qgis.PyQt.QtCore import QVariant
 
-    _TYPES = {str: QVariant.String, float: QVariant.Double, int: QVariant.LongLong}
+def field_type(kind):
+    """What ``QgsField`` takes on this QGIS for a Python type (str, float or int)."""
+    meta_type = _TYPES[kind]
+    return meta_type if _TAKES_METATYPE else int(meta_type)
 
 
 def make_field(name: str, kind) -> QgsField:
-    return QgsField(name, _TYPES[kind])
+    return QgsField(name, field_type(kind))
 
 
 def make_fields(spec) -> QgsFields:
