@@ -21,6 +21,7 @@ from qgis.core import (
 import processing
 import test_rules_ningbo as grid
 from land_consolidation.core.check import run_check
+from land_consolidation.processing.models import with_explicit_output_names
 from qgis_layers import ROLE_PARAMETERS, scheme_parameters
 
 
@@ -87,6 +88,8 @@ def test_algorithm_runs_inside_a_model(plugin_provider, failing_scheme, tmp_path
     output.setChildOutputName("OUTPUT")
     child.setModelOutputs({"result": output})
     model.addChildAlgorithm(child)
+    with_explicit_output_names(model)  # QGIS 3.26+ would name the output '' after its Chinese label
+    assert [p.name() for p in model.destinationParameterDefinitions()] == ["check:result"]
     parameters = _parameters(failing_scheme, tmp_path)
     inputs = {k: v for k, v in parameters.items() if k in ROLE_PARAMETERS.values()}
     inputs["check:result"] = str(tmp_path / "model.csv")

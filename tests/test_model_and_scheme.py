@@ -39,6 +39,30 @@ def test_model_runs_headless_on_the_sample(sample_gpkg, tmp_path):
     assert float(gain["value"]) == pytest.approx((after - before) / before * 100, rel=1e-9)
 
 
+def test_the_shipped_model_is_what_make_model_builds(plugin_provider):
+    """Same outputs, named child:output on this QGIS line, whether loaded from the file or built now."""
+    import importlib.util
+
+    from qgis.core import QgsProcessingModelAlgorithm
+
+    spec = importlib.util.spec_from_file_location("make_model", ROOT / "tools" / "make_model.py")
+    make_model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_model)
+    built = make_model.build()
+    shipped = QgsProcessingModelAlgorithm()
+    assert shipped.fromFile(str(MODEL))
+
+    def names(model):
+        return sorted(p.name() for p in model.destinationParameterDefinitions())
+
+    assert names(built) == names(shipped) == make_model.output_names()
+    assert "check:CHECK" in names(shipped)
+    assert sorted(p.name() for p in built.parameterDefinitions() if not p.isDestination()) == sorted(
+        p.name() for p in shipped.parameterDefinitions() if not p.isDestination())
+    labels = {p.name(): p.description() for p in shipped.destinationParameterDefinitions()}
+    assert labels["check:CHECK"] == "合规性核算表"  # planners see the Chinese label
+
+
 def test_create_scheme(plugin_provider, tmp_path):
     import test_rules_ningbo as grid
     from qgis_layers import memory_layer

@@ -78,7 +78,14 @@ def build():
             child.setDependencies([QgsProcessingModelChildDependency(previous)])
         model.addChildAlgorithm(child)
         previous = child_id
-    return model
+    from land_consolidation.processing.models import with_explicit_output_names
+
+    return with_explicit_output_names(model)
+
+
+def output_names() -> list:
+    """The model's output parameters as qgis_process names them (child id:output name)."""
+    return sorted(f"{child_id}:{name}" for child_id, _alg, _inputs, outputs in STEPS for name, _ in outputs.values())
 
 
 def main():
