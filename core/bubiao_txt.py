@@ -94,6 +94,21 @@ def _oriented(polygon: Polygon) -> Polygon:
     return shapely.geometry.polygon.orient(polygon, sign=-1.0)
 
 
+def _northwest_key(coords) -> tuple:
+    """Where a ring's northwest corner is, for ordering parts and holes: north first, then west."""
+    xs, ys = [c[0] for c in coords], [c[1] for c in coords]
+    return (-max(ys), min(xs))
+
+
+def _from_northwest(coords: list) -> list:
+    """The ring's vertices (closing one dropped) starting at the one nearest its bounding box's
+    northwest corner, as boundary points are numbered (从西北角起): the same polygon gives the same
+    file whatever vertex the drawing or GEOS started the ring at."""
+    west, north = min(c[0] for c in coords), max(c[1] for c in coords)
+    start = min(range(len(coords)), key=lambda i: ((coords[i][0] - west) ** 2 + (coords[i][1] - north) ** 2, i))
+    return coords[start:] + coords[:start]
+
+
 def _fmt(value: float, decimals: int) -> str:
     text = f"{value:.{decimals}f}"
     return "0" if text in ("-0", "-0." + "0" * decimals) else text
@@ -122,11 +137,11 @@ def write_txt(parcels: list, header: TxtHeader, decimals: int = 3, prefix_zone: 
         point = 0
         ring_number = 0
         polygons = [parcel.geometry] if isinstance(parcel.geometry, Polygon) else list(parcel.geometry.geoms)
-        for polygon in polygons:
-            polygon = _oriented(polygon)
-            for ring in [polygon.exterior] + list(polygon.interiors):
+        for polygon in sorted((_oriented(p) for p in polygons), key=lambda p: _northwest_key(p.exterior.coords)):
+            holes = sorted(polygon.interiors, key=lambda ring: _northwest_key(ring.coords))
+            for ring in [polygon.exterior] + holes:
                 ring_number += 1
-                coords = list(ring.coords)[:-1]
+                coords = _from_northwest(list(ring.coords)[:-1])
                 first = point + 1
                 for x, y in coords:
                     point += 1

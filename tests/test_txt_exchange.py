@@ -54,6 +54,26 @@ def test_file_layout(exported):
     assert lines[start + 1 + int(record[0])].split(",")[3] == "复垦，二期"  # a comma in a name cannot shift fields
 
 
+def test_the_same_polygon_gives_the_same_file_whatever_its_start_vertex_or_part_order():
+    """GEOS releases start the rings of a union at different vertices: J1 is always the northwest corner."""
+    from land_consolidation.core.bubiao_txt import TxtHeader, TxtParcel, write_txt
+
+    square = [(X0 + 10, Y0), (X0, Y0), (X0, Y0 + 10), (X0 + 10, Y0 + 10)]  # drawn from the southeast corner
+    rotated = square[2:] + square[:2]
+    triangle = Polygon([(X0 + 50, Y0), (X0 + 60, Y0), (X0 + 55, Y0 + 5)])
+    header = TxtHeader(zone=40, date="2026-12-01")
+
+    def text(*parts):
+        return write_txt([TxtParcel(geometry=MultiPolygon(list(parts)), number="1", name="", use="", class_code="")],
+                         header)
+
+    first = text(Polygon(square), triangle)
+    assert first == text(Polygon(rotated), triangle) == text(triangle, Polygon(rotated))
+    points = first.split("\r\n")[first.split("\r\n").index("[地块坐标]") + 2:]
+    assert points[0] == f"J1,1,{Y0 + 10:.3f},{X0 + 40_000_000:.3f}"  # northwest corner; Y carries the zone
+    assert points[5].startswith("J5,2,")  # the northern part (the square) is ring 1, the triangle ring 2
+
+
 def test_round_trip_vertices_and_areas(plugin_provider, exported, tmp_path):
     result = processing.run("landconsolidation:importtxt", {"INPUT": str(exported),
                                                            "OUTPUT": str(tmp_path / "back.gpkg")})
