@@ -3,8 +3,9 @@
 ``collect OUT``  (inside a chroot of the matrix, with QGIS): runs ``tools/demo.py`` (every algorithm of
 the toolbox on the sample through qgis_process) plus createscheme and importtxt, then writes each
 output's figures as a CSV under OUT: CSV tables as they are, every feature layer of a GeoPackage
-(attributes, planar area and vertex count of the geometry), the sheets of 附表.xlsx, the numbers of
-the 部标 TXT files. Rows are sorted, so a different feature order is not a difference.
+(attributes, planar area and vertex count of the geometry), the sheets of 附表.xlsx, the lines of the 部标
+TXT files (in their order: point numbering is part of the file). Table rows are sorted, so a different
+feature order is not a difference.
 
 ``compare A B`` (stdlib only): every table of A must be in B with the same columns and rows; text must
 be equal and numbers — also inside messages — equal within ``REL_TOL``/``ABS_TOL`` (PROJ releases differ
@@ -103,9 +104,10 @@ def compare_folders(expected: Path, actual: Path) -> tuple[list, int, int]:
 
 # ----------------------------------------------------------------------------- collecting (needs QGIS's GDAL)
 
-def write_rows(path: Path, header: list, rows: list) -> None:
+def write_rows(path: Path, header: list, rows: list, keep_order: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = sorted(rows, key=lambda row: [str(v) for v in row])
+    if not keep_order:
+        rows = sorted(rows, key=lambda row: [str(v) for v in row])
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -163,7 +165,7 @@ def txt_table(path: Path, target: Path) -> None:
     lines = path.read_bytes().decode("gb18030").splitlines()
     # The header names the producer and the date the file was written: the parcel records are the figures.
     start = next((i for i, line in enumerate(lines) if "[地块坐标]" in line), 0)
-    write_rows(target.with_suffix(".csv"), ["line"], [[line] for line in lines[start:]])
+    write_rows(target.with_suffix(".csv"), ["line"], [[line] for line in lines[start:]], keep_order=True)
 
 
 def collect(out: Path) -> None:
