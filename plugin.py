@@ -6,6 +6,8 @@ only registers the provider. Everything that needs the desktop is in ``initGui``
 
 from __future__ import annotations
 
+import sys
+
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
@@ -102,3 +104,6 @@ class LandConsolidationPlugin:
         if self.translator is not None:
             QCoreApplication.removeTranslator(self.translator)
             self.translator = None
+        projection = sys.modules.get(f"{__package__}.core.projection")
+        if projection is not None:  # pyproj's objects go with their thread (a reload starts a new one)
+            projection.shutdown()

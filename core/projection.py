@@ -17,7 +17,9 @@ Call from any thread; calls made on the projection thread itself run inline.
 from __future__ import annotations
 
 import math
+import os
 import threading
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache, wraps
@@ -30,20 +32,103 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 _marker = threading.local()
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="land-consolidation-pyproj",
-                               initializer=lambda: setattr(_marker, "is_projection_thread", True))
+_executor_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+# Geometries per hop in transform_geometries: a call from the GUI thread waits one chunk at most.
+TRANSFORM_CHUNK = 20_000
+
+
+class CrsError(ValueError):
+    """A CRS that PROJ cannot read or use."""
+
+
+def _mark_projection_thread() -> None:
+    _marker.is_projection_thread = True
+
+
+def _get_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="land-consolidation-pyproj",
+                                           initializer=_mark_projection_thread)
+        return _executor
+
+
+def is_projection_thread() -> bool:
+    return bool(getattr(_marker, "is_projection_thread", False))
+
+
+
+def _plain_error(error: BaseException) -> BaseException:
+    """An exception to hand back to the caller that holds no pyproj object (no traceback, no cause):
+    objects in the frames of a traceback would otherwise be freed on the caller's thread."""
+    if isinstance(error, CrsError) or type(error).__module__.startswith("pyproj"):
+        return CrsError(str(error))
+    if all(isinstance(arg, (str, int, float)) for arg in error.args):
+        try:
+            return type(error)(*error.args)
+        except Exception:  # noqa: BLE001 - an exception type with a constructor of its own
+            pass
+    return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+def _run_on_projection_thread(function, args, kwargs):
+    try:
+        return True, function(*args, **kwargs)
+    except BaseException as error:  # noqa: BLE001 - every failure goes back to the caller, cleaned
+        failure = _plain_error(error)
+        traceback.clear_frames(error.__traceback__)
+    return False, failure
 
 
 def on_projection_thread(function: Callable[..., _T]) -> Callable[..., _T]:
-    """Run ``function`` on the projection thread and wait for its result (exceptions re-raised)."""
+    """Run ``function`` on the projection thread and wait for its result (exceptions re-raised, as
+    plain copies). On the projection thread itself the call runs inline."""
 
     @wraps(function)
     def call(*args, **kwargs):
-        if getattr(_marker, "is_projection_thread", False):
+        if is_projection_thread():
             return function(*args, **kwargs)
-        return _executor.submit(function, *args, **kwargs).result()
+        ok, value = _get_executor().submit(_run_on_projection_thread, function, args, kwargs).result()
+        if not ok:
+            raise value
+        return value
 
     return call
+
+
+def _clear_caches() -> None:
+    for cached in (_crs, _transformer):
+        cached.cache_clear()
+
+
+def shutdown() -> None:
+    """Free pyproj's objects on their own thread and stop the thread (plugin unload). A later call
+    starts a new one."""
+    global _executor
+    with _executor_lock:
+        executor, _executor = _executor, None
+    if executor is not None:
+        executor.submit(_clear_caches).result()
+        executor.shutdown(wait=True)
+    for cached in (canonical_wkt, crs_facts, equal_area_wkt, _geographic_wkt, pyproj_is_usable):
+        cached.cache_clear()
+
+
+def _forget_executor_after_fork() -> None:
+    # A forked child has no projection thread: it starts its own on first use.
+    global _executor
+    _executor = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_executor_after_fork)
+
+
+def _require_projection_thread() -> None:
+    if not is_projection_thread():
+        raise RuntimeError("pyproj used off the projection thread (see core/projection.py)")
 
 
 _data_dir_checked = False
@@ -54,6 +139,7 @@ def _pyproj():
     global _data_dir_checked
     import warnings
 
+    _require_projection_thread()
     with warnings.catch_warnings():  # "PROJ data directory not found" in a venv: handled just below
         warnings.simplefilter("ignore")
         import pyproj
@@ -87,6 +173,7 @@ def _point_at_proj_data(pyproj) -> None:
             return
 
 
+@lru_cache(maxsize=1)
 @on_projection_thread
 def pyproj_is_usable() -> bool:
     """pyproj 3's API as the engine uses it is there (checked by capability, not version text)."""
@@ -97,10 +184,6 @@ def pyproj_is_usable() -> bool:
     except ImportError:
         return False
     return callable(getattr(getattr(pyproj, "Transformer", None), "from_crs", None))
-
-
-class CrsError(ValueError):
-    """A CRS that PROJ cannot read."""
 
 
 @dataclass(frozen=True)
@@ -118,22 +201,22 @@ class CrsFacts:
 
 @lru_cache(maxsize=256)
 def _crs(user_input: str) -> "pyproj.CRS":
-    pyproj = _pyproj()
+    pyproj = _pyproj()  # checks the thread
     try:
         return pyproj.CRS.from_user_input(user_input)
     except pyproj.exceptions.CRSError as error:
         raise CrsError(str(error)) from error
 
 
-@on_projection_thread
 @lru_cache(maxsize=256)
+@on_projection_thread
 def canonical_wkt(user_input: str) -> str:
     """PROJ's WKT of an authority id ('EPSG:4549'), a WKT or a PROJ string."""
     return _crs(str(user_input)).to_wkt()
 
 
-@on_projection_thread
 @lru_cache(maxsize=256)
+@on_projection_thread
 def crs_facts(user_input: str) -> CrsFacts:
     crs = _crs(str(user_input))
     geodetic = crs.geodetic_crs
@@ -147,14 +230,15 @@ def crs_facts(user_input: str) -> CrsFacts:
                     metres_per_unit=float(unit))
 
 
+@lru_cache(maxsize=64)
 @on_projection_thread
 def equal_area_wkt(crs_wkt: str, centre_lon: float, centre_lat: float) -> str:
     """A Lambert azimuthal equal-area projection on the datum of ``crs_wkt`` centred on the point:
     plane areas there are ellipsoidal areas."""
+    geodetic = _crs(crs_wkt).geodetic_crs  # imports pyproj on first use
     from pyproj.crs import ProjectedCRS
     from pyproj.crs.coordinate_operation import LambertAzimuthalEqualAreaConversion
 
-    geodetic = _crs(crs_wkt).geodetic_crs
     if geodetic is None:
         raise CrsError("CRS without a geodetic datum")
     projected = ProjectedCRS(
@@ -168,7 +252,7 @@ def equal_area_wkt(crs_wkt: str, centre_lon: float, centre_lat: float) -> str:
 
 @lru_cache(maxsize=64)
 def _transformer(source: str, target: str) -> "pyproj.Transformer":
-    return _pyproj().Transformer.from_crs(_crs(source), _crs(target), always_xy=True)
+    return _pyproj().Transformer.from_crs(_crs(source), _crs(target), always_xy=True)  # _pyproj checks the thread
 
 
 @on_projection_thread
@@ -178,14 +262,22 @@ def transform_xy(x: np.ndarray, y: np.ndarray, source_wkt: str, target_wkt: str)
     return np.asarray(tx, dtype=float), np.asarray(ty, dtype=float)
 
 
-@on_projection_thread
 def transform_geometries(geoms: np.ndarray, source_wkt: str, target_wkt: str) -> np.ndarray:
-    """Reproject an array of shapely geometries (vertex-wise, vectorised)."""
-    import shapely
-
+    """Reproject an array of shapely geometries (vertex-wise, vectorised), a chunk per hop to the
+    projection thread so that a short call from the GUI never waits for a whole county."""
     geoms = np.asarray(geoms, dtype=object)
     if source_wkt == target_wkt or len(geoms) == 0:
         return geoms
+    if len(geoms) <= TRANSFORM_CHUNK:
+        return _transform_chunk(geoms, source_wkt, target_wkt)
+    return np.concatenate([_transform_chunk(geoms[start:start + TRANSFORM_CHUNK], source_wkt, target_wkt)
+                           for start in range(0, len(geoms), TRANSFORM_CHUNK)])
+
+
+@on_projection_thread
+def _transform_chunk(geoms: np.ndarray, source_wkt: str, target_wkt: str) -> np.ndarray:
+    import shapely
+
     transformer = _transformer(source_wkt, target_wkt)
 
     def _apply(coords: np.ndarray) -> np.ndarray:
@@ -206,14 +298,10 @@ def lonlat_bounds(geoms: np.ndarray, source_wkt: str) -> tuple[float, float, flo
     return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
 
 
-@on_projection_thread
 @lru_cache(maxsize=64)
+@on_projection_thread
 def _geographic_wkt(crs_wkt: str) -> str:
     geodetic = _crs(crs_wkt).geodetic_crs
     if geodetic is None:
         raise CrsError("CRS without a geodetic datum")
     return geodetic.to_wkt()
-
-
-def is_projection_thread() -> bool:
-    return bool(getattr(_marker, "is_projection_thread", False))

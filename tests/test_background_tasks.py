@@ -68,8 +68,14 @@ def test_toolbox_algorithms_run_again_and_again_in_desktop_tasks(tmp_path, sampl
     assert checks[1:] == [checks[0]] * 2  # the same figures every time
 
 
-def test_the_panel_survives_successive_background_computations(dock, project_layers):
+def test_the_panel_survives_successive_background_computations(dock, project_layers, monkeypatch):
     """Six edits, each computed in its own QgsTask on the pool; every result equals a fresh checkunits."""
+    from land_consolidation.ui import live_controller
+
+    threads = []  # the OS thread of each task: the crash needs two tasks on one pooled thread
+    run = live_controller._LiveTask.run
+    monkeypatch.setattr(live_controller._LiveTask, "run",
+                        lambda task: threads.append(threading.get_ident()) or run(task))
     dock.auto_detect()
     dock.apply()
     assert_panel_equals_check(dock, project_layers)
@@ -87,31 +93,82 @@ def test_the_panel_survives_successive_background_computations(dock, project_lay
         if step in (0, 5):
             assert_panel_equals_check(dock, project_layers)
     assert len(areas) == 6 and all(area > 0 for area in areas)
+    assert len(threads) >= 7 and len(set(threads)) < len(threads), threads  # a pooled thread ran again
+    assert threading.get_ident() not in threads
     assert units.rollBack()
     assert_panel_equals_check(dock, project_layers)
 
 
-def test_pyproj_runs_only_on_the_projection_thread(qgis_app):
-    """Callers on other threads (a QThread here, a pooled task in QGIS) get plain values back."""
-    from qgis.PyQt.QtCore import QThread
+def test_pyproj_objects_are_made_only_on_the_projection_thread(qgis_app, project_layers, monkeypatch):
+    """The engine run twice in QgsTasks, as the panel and Processing run it: every pyproj CRS and
+    transformer is created on the projection thread, none on a pooled one or the GUI thread."""
+    import pyproj
+    from qgis.core import QgsTask
 
     from land_consolidation.core import projection
+    from land_consolidation.core.check import run_check
+    from land_consolidation.core.qgis_io import read_layer
+    from land_consolidation.core.scheme import SchemeLayers
+    from land_consolidation.core.validate import ROLES
 
-    seen = {}
+    projection.shutdown()  # empty every cache: the run below must create its pyproj objects afresh
+    created = []
+    crs_init, from_crs = pyproj.CRS.__init__, pyproj.Transformer.from_crs
 
-    class Worker(QThread):
-        def run(self):
-            seen["wkt"] = projection.canonical_wkt("EPSG:4549")
-            seen["caller_is_projection_thread"] = projection.is_projection_thread()
-            seen["thread"] = threading.current_thread().name
+    def recording_init(self, *args, **kwargs):
+        created.append(("CRS", threading.current_thread().name))
+        crs_init(self, *args, **kwargs)
 
-    for _ in range(3):  # a fresh Qt thread each time, as pooled tasks give
-        worker = Worker()
-        worker.start()
-        assert worker.wait(30000)
+    def recording_from_crs(*args, **kwargs):
+        created.append(("Transformer", threading.current_thread().name))
+        return from_crs(*args, **kwargs)
+
+    monkeypatch.setattr(pyproj.CRS, "__init__", recording_init)
+    monkeypatch.setattr(pyproj.Transformer, "from_crs", staticmethod(recording_from_crs))
+    results, threads = [], []
+    for _ in range(2):
+        snapshot = {role: read_layer(layer, layer.name(), ROLES[role].fields + (("DYBH",) if role == "units" else ()))
+                    for role, layer in project_layers.items()}
+        task = QgsTask.fromFunction("engine", lambda _task, layers=snapshot: (
+            threads.append(threading.current_thread().name), run_check(SchemeLayers(**layers)))[1])
+        task.taskCompleted.connect(lambda task=task: results.append(task.returned_values))
+        QgsApplication.taskManager().addTask(task)
+        assert task.waitForFinished(60000)
         QgsApplication.processEvents()
-        assert isinstance(seen["wkt"], str) and "Gauss-Kruger" in seen["wkt"]
-        assert seen["caller_is_projection_thread"] is False
-    assert projection.on_projection_thread(projection.is_projection_thread)() is True
-    assert projection.on_projection_thread(lambda: threading.current_thread().name)().startswith(
-        "land-consolidation-pyproj")
+        projection.shutdown()  # the second run creates them again (on a new projection thread)
+    assert len(results) == 2 and results[0].findings[0].rule_id == results[1].findings[0].rule_id
+    assert {kind for kind, _ in created} == {"CRS", "Transformer"}
+    assert {name for _, name in created} and all(name.startswith("land-consolidation-pyproj") for _, name in created)
+    assert not any(name.startswith("land-consolidation-pyproj") for name in threads)
+
+
+def test_pyproj_is_imported_only_by_the_projection_module():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    # Tests use pyproj on the main thread only: to build expected areas, and here to watch pyproj.
+    allowed = {root / "core" / "projection.py", root / "tests" / "builders.py", Path(__file__).resolve()}
+    offenders = []
+    for path in root.rglob("*.py"):
+        parts = set(path.relative_to(root).parts)
+        if parts & {".venv", ".build", "out", "dist", "data"} or path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(root)}:{node.lineno}" for n in names if n.split(".")[0] == "pyproj"]
+    assert offenders == []
+
+
+def test_a_failure_on_the_projection_thread_comes_back_as_a_plain_error():
+    """Errors keep no traceback of the projection thread (whose frames hold pyproj objects)."""
+    from land_consolidation.core import projection
+
+    with pytest.raises(projection.CrsError) as raised:
+        projection.canonical_wkt("not a coordinate reference system")
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    frames = [frame.f_code.co_name for frame, _ in __import__("traceback").walk_tb(raised.value.__traceback__)]
+    assert "_run_on_projection_thread" not in frames
+    with pytest.raises(RuntimeError, match="off the projection thread"):
+        projection._crs.__wrapped__("EPSG:4549")  # pyproj itself is refused on any other thread
