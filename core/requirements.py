@@ -10,6 +10,8 @@ from __future__ import annotations
 import ctypes
 import importlib
 import re
+import sys
+from functools import lru_cache
 from typing import Callable, NamedTuple
 
 from .i18n import tr
@@ -73,7 +75,7 @@ def missing(purpose: str = "engine") -> list:
             continue
         try:
             usable = requirement.usable()
-        except ImportError:
+        except Exception:  # noqa: BLE001 - a broken binary module (OSError, AttributeError …) is as good as absent
             usable = False
         if not usable:
             absent.append((requirement.module, requirement.pip_name))
@@ -91,23 +93,34 @@ def geos_mismatch() -> str:
     built = tuple(shapely.geos_version[:2])
     if loaded is None or loaded >= built:
         return ""
-    # shapely 2.0 wheels carry GEOS 3.11, 2.1 wheels GEOS 3.13.
-    pin = "shapely<2.1" if loaded < (3, 13) else "shapely<2.2"
+    # shapely's wheels carry GEOS 3.11 (2.0) and 3.13 (2.1); for an older GEOS only a shapely built
+    # against the system's own GEOS fits.
+    if loaded >= (3, 11):
+        install = "python -m pip install \"{}\"".format("shapely<2.1" if loaded < (3, 13) else "shapely<2.2")
+    else:
+        install = "python -m pip install --no-binary shapely \"shapely>=2\""
     return tr("shapely {version} 是为 GEOS {built} 编译的，而 QGIS 使用的是较旧的 GEOS {loaded}，两者不能共用。"
-              "请安装与 QGIS 的 GEOS 相符的 shapely（例如 Debian/Ubuntu 的 python3-shapely，"
-              "或 python -m pip install \"{pin}\"），然后重启 QGIS。").format(
+              "请安装与 QGIS 的 GEOS 相符的 shapely（例如发行版自带的 python3-shapely，或 {install}），"
+              "然后重启 QGIS。").format(
         version=shapely.__version__, built=".".join(map(str, built)), loaded=".".join(map(str, loaded)),
-        pin=pin)
+        install=install)
 
 
+@lru_cache(maxsize=1)
 def _geos_loaded_by_host() -> tuple | None:
-    """(major, minor) of the GEOS in the process's global symbol scope (QGIS's), None if there is none."""
+    """(major, minor) of the GEOS in the process's global symbol scope (QGIS's), None if there is none.
+
+    Only Linux binds a library's symbols to the first copy loaded; Windows DLLs and macOS's two-level
+    namespaces keep shapely on the GEOS it ships.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         function = ctypes.CDLL(None).GEOSversion
-    except (AttributeError, OSError):
+        function.restype = ctypes.c_char_p
+        numbers = re.findall(r"\d+", function().decode("ascii", "replace").split("-")[0])
+    except Exception:  # noqa: BLE001 - no GEOS in the global scope (plain Python), or an odd libc
         return None
-    function.restype = ctypes.c_char_p
-    numbers = re.findall(r"\d+", function().decode("ascii", "replace").split("-")[0])
     return (int(numbers[0]), int(numbers[1])) if len(numbers) >= 2 else None
 
 

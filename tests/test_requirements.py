@@ -39,9 +39,20 @@ def test_a_shapely_built_for_a_newer_geos_than_qgis_loaded_is_refused_with_the_f
     assert requirements.missing_message("engine") == ""
     monkeypatch.setattr(requirements, "_geos_loaded_by_host", lambda: None)  # no GEOS in the global scope
     assert requirements.missing_message("engine") == ""
+    monkeypatch.setattr(requirements, "_geos_loaded_by_host", lambda: (3, 10))  # older than any wheel's
+    assert "--no-binary shapely" in requirements.missing_message("engine")
 
 
-def test_the_pyproj_probe_runs_on_the_projection_thread():
-    from land_consolidation.core import projection
+def test_only_linux_is_asked_which_geos_is_loaded(monkeypatch):
+    # On Windows ctypes.CDLL(None) raises TypeError; DLLs and macOS namespaces keep shapely on its own GEOS.
+    for platform in ("win32", "darwin"):
+        monkeypatch.setattr(requirements.sys, "platform", platform)
+        assert requirements._geos_loaded_by_host.__wrapped__() is None
 
-    assert projection.pyproj_is_usable() is True
+
+def test_a_broken_binary_module_is_reported_not_raised(monkeypatch):
+    def broken():
+        raise OSError("libgeos_c.so: cannot open shared object file")
+
+    monkeypatch.setattr(requirements, "REQUIRED", (requirements.Requirement("shapely", "shapely>=2", "engine", broken),))
+    assert requirements.missing("engine") == [("shapely", "shapely>=2")]
