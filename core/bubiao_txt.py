@@ -105,7 +105,9 @@ def _from_northwest(coords: list) -> list:
     northwest corner, as boundary points are numbered (从西北角起): the same polygon gives the same
     file whatever vertex the drawing or GEOS started the ring at."""
     west, north = min(c[0] for c in coords), max(c[1] for c in coords)
-    start = min(range(len(coords)), key=lambda i: ((coords[i][0] - west) ** 2 + (coords[i][1] - north) ** 2, i))
+    # Ties (a diamond has two vertices as near) go to the northern, then the western one.
+    start = min(range(len(coords)), key=lambda i: ((coords[i][0] - west) ** 2 + (coords[i][1] - north) ** 2,
+                                                   -coords[i][1], coords[i][0]))
     return coords[start:] + coords[:start]
 
 

@@ -90,7 +90,7 @@ def crs_wkt_of(crs) -> str:
     return canonical_wkt(authid if authid else crs.toWkt(_PREFERRED_WKT))
 
 
-# QGIS 3.36 moved the WKT variants to Qgis.CrsWktVariant; the old names are gone in QGIS 4.
+# QGIS 3.36 moved the WKT variants to Qgis.CrsWktVariant and deprecated the old names.
 _PREFERRED_WKT = (Qgis.CrsWktVariant.Preferred if Qgis.QGIS_VERSION_INT >= 33600
                   else QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED)
 
@@ -190,6 +190,8 @@ def save_default_style(layer, name: str, description: str) -> str:
     """
     save_v2 = getattr(layer, "saveStyleToDatabaseV2", None)
     if save_v2 is not None:
-        _outcome, error = save_v2(name, description, True, "")
+        outcome, error = save_v2(name, description, True, "")
+        if not error and not outcome & type(layer).SaveStyleResult.QmlSuccess:
+            error = tr("样式未能写入数据库")
         return error or ""
     return layer.saveStyleToDatabase(name, description, True, "") or ""

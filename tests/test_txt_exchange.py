@@ -72,6 +72,9 @@ def test_the_same_polygon_gives_the_same_file_whatever_its_start_vertex_or_part_
     points = first.split("\r\n")[first.split("\r\n").index("[地块坐标]") + 2:]
     assert points[0] == f"J1,1,{Y0 + 10:.3f},{X0 + 40_000_000:.3f}"  # northwest corner; Y carries the zone
     assert points[5].startswith("J5,2,")  # the northern part (the square) is ring 1, the triangle ring 2
+    # A diamond has two vertices as near its northwest corner: the northern one starts, wherever the ring did.
+    diamond = [(X0, Y0 + 1), (X0 + 1, Y0), (X0, Y0 - 1), (X0 - 1, Y0)]
+    assert len({text(Polygon(diamond[k:] + diamond[:k])) for k in range(4)}) == 1
 
 
 def test_round_trip_vertices_and_areas(plugin_provider, exported, tmp_path):
