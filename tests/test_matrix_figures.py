@@ -15,12 +15,19 @@ def write(path: Path, rows) -> None:
         csv.writer(handle).writerows(rows)
 
 
-def test_numbers_inside_text_compare_within_tolerance_and_ids_stay_text():
-    assert figures.same_cell("最大 3.25 亩，占 2.64%", "最大 3.2500000001 亩，占 2.64%")
+def test_numbers_compare_as_printed_and_ids_codes_and_counts_stay_text():
+    assert figures.same_cell("最大 3.25 亩，占 2.64%", "最大 3.2500000001 亩，占 2.64%")  # full precision vs print
+    assert figures.same_cell("652.0612345678901", "652.0612345678912")  # PROJ noise in the 14th digit
     assert not figures.same_cell("最大 3.25 亩", "最大 3.26 亩")
+    assert not figures.same_cell("652.0612345678901", "652.0613345678901")
+    # Printed coordinates must agree to the printed millimetre, whatever their size.
+    assert not figures.same_cell("J1,1,3316010.000,40620000.000", "J1,1,3316010.001,40620000.000")
     assert not figures.same_cell("符合", "不符合")
-    assert figures.tokens("DY01-02") == ["DY", 1.0, "-", 2.0, ""]  # a hyphen in an id is not a minus sign
-    assert figures.tokens("-0.5 亩") == ["", -0.5, " 亩"]
+    for text in ("DY01-02", "0101", "2026-12-01", "J12"):
+        assert figures.tokens(text) == [text]  # ids, codes and dates are compared as text
+    assert not figures.same_cell("0101", "101") and not figures.same_cell("157 行", "158 行")  # counts exactly
+    assert figures.same_cell("2.79396772384644e-12", "0")  # float noise where the exact answer is 0
+    assert figures.tokens("-0.5 亩") == ["", "-0.5", " 亩"]
 
 
 def test_folders_with_the_same_figures_agree(tmp_path):
@@ -30,7 +37,7 @@ def test_folders_with_the_same_figures_agree(tmp_path):
     write(tmp_path / "b" / "figures" / "check.csv", noisy)
     problems, tables, numbers = figures.compare_folders(tmp_path / "a" / "figures", tmp_path / "b" / "figures")
     assert problems == [] and tables == 1
-    assert numbers == 5  # row 1: the 01 of DY01, 652.06, 7.25; row 2: the 02 of DY02, 0.0
+    assert numbers == 3  # 652.06 and 7.25 in row 1, 0.0 in row 2 (DY01, DY02 are ids)
 
 def test_a_changed_figure_a_missing_table_and_a_new_column_are_reported(tmp_path):
     write(tmp_path / "a" / "figures" / "check.csv", [["scope_id", "value"], ["DY01", "652.06"]])

@@ -7,43 +7,70 @@ output's figures as a CSV under OUT: CSV tables as they are, every feature layer
 TXT files (in their order: point numbering is part of the file). Table rows are sorted, so a different
 feature order is not a difference.
 
-``compare A B`` (stdlib only): every table of A must be in B with the same columns and rows; text must
-be equal and numbers — also inside messages — equal within ``REL_TOL``/``ABS_TOL`` (PROJ releases differ
-in the last digits of a reprojection, never in a printed figure).
+``compare A B`` (stdlib only): every table of A must be in B with the same columns and rows, and the
+same files must have been written. Text must be equal; numbers — also inside messages — equal as
+printed (within half a unit of the last printed decimal: integers exactly) or, for full-precision
+values, within ``REL_TOL``/``ABS_TOL`` (PROJ releases differ in the last digits of a reprojection).
+Codes with leading zeros (0101), dates and digits inside ids (DY01-02, J12) are text.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import math
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-REL_TOL = 1e-7
-ABS_TOL = 1e-6
+REL_TOL = 1e-9
+ABS_TOL = 1e-9  # for full-precision values only: float cancellation leaves 1e-12 where 0 is meant
 ROOT = Path(__file__).resolve().parents[2]
-# A number as the plugin prints it; a sign only where it cannot be a hyphen inside an id (DY01-02).
-NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|(?<=\w)\d+(?:\.\d+)?")
-SKIPPED_SUFFIXES = {".pdf", ".png", ".docx", ".json", ".qpt", ".gpkg-wal", ".gpkg-shm"}
+# A number standing alone: not inside an id (DY01-02, J12), a code with a leading zero (0101) or a date.
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.\-])-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?(?![A-Za-z0-9_.\-])")
+SKIPPED_SUFFIXES = {".pdf", ".png", ".docx", ".json", ".qpt"}  # listed in inventory.csv, not read
 # GeoPackage tables that hold no figures (styles carry the writer's version and time).
 SKIPPED_TABLES = {"layer_styles"}
 
 
 # ----------------------------------------------------------------------------- comparing (stdlib only)
 
+class Number(str):
+    """A decimal number as printed: its text, its value and how many decimals were printed."""
+
+    @property
+    def value(self) -> float:
+        return float(self)
+
+    @property
+    def decimals(self) -> int:
+        mantissa = self.split("e")[0].split("E")[0]
+        return len(mantissa.split(".")[1]) if "." in mantissa else 0
+
+    @property
+    def full_precision(self) -> bool:
+        """Written as a float's repr (many digits), not rounded for a reader."""
+        return "e" in self.lower() or self.decimals >= 10
+
+
 def tokens(text: str) -> list:
-    """Text split into literal pieces and numbers (floats), so '3.25 亩' and '3.2500000001 亩' compare equal."""
+    """Text split into literal pieces and decimal numbers, so '3.2500000001 亩' and '3.25 亩' can compare."""
     pieces, position = [], 0
     for match in NUMBER.finditer(text):
         pieces.append(text[position:match.start()])
-        pieces.append(float(match.group()))
+        pieces.append(Number(match.group()))
         position = match.end()
     pieces.append(text[position:])
     return pieces
+
+
+def same_number(x: Number, y: Number) -> bool:
+    """Equal as printed (half a unit of the finer print), or within REL_TOL for full-precision values."""
+    tolerance = 0.5 * 10.0 ** -max(x.decimals, y.decimals)
+    if x.full_precision or y.full_precision:
+        tolerance = max(tolerance, REL_TOL * max(abs(x.value), abs(y.value)), ABS_TOL)
+    return abs(x.value - y.value) <= tolerance * (1 + 1e-12)
 
 
 def same_cell(a: str, b: str) -> bool:
@@ -53,8 +80,8 @@ def same_cell(a: str, b: str) -> bool:
     if len(left) != len(right):
         return False
     for x, y in zip(left, right):
-        if isinstance(x, float) and isinstance(y, float):
-            if not math.isclose(x, y, rel_tol=REL_TOL, abs_tol=ABS_TOL):
+        if isinstance(x, Number) and isinstance(y, Number):
+            if not same_number(x, y):
                 return False
         elif x != y:
             return False
@@ -96,7 +123,7 @@ def compare_folders(expected: Path, actual: Path) -> tuple[list, int, int]:
         table_a, table_b = read_table(expected / relative), read_table(actual / relative)
         problems += compare_tables(str(relative), table_a, table_b)
         tables += 1
-        numbers += sum(1 for row in table_a[1:] for cell in row for t in tokens(cell) if isinstance(t, float))
+        numbers += sum(1 for row in table_a[1:] for cell in row for t in tokens(cell) if isinstance(t, Number))
     for relative in sorted(actual_files - set(expected_files)):
         problems.append(f"{relative}: not in the reference")
     return problems, tables, numbers
@@ -133,14 +160,19 @@ def geopackage_tables(path: Path, target: Path) -> None:
         definition = layer.GetLayerDefn()
         fields = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
         has_geometry = layer.GetGeomType() != ogr.wkbNone
+        srs = layer.GetSpatialRef()
+        crs = f"{srs.GetAuthorityName(None)}:{srs.GetAuthorityCode(None)}" if srs is not None else ""
         rows = []
         for feature in layer:
             row = [text(feature.GetField(name)) for name in fields]
             if has_geometry:
                 geometry = feature.GetGeometryRef()
-                row += [text(geometry.GetArea()) if geometry else "", text(_vertex_count(geometry))]
+                centroid = geometry.Centroid() if geometry is not None and not geometry.IsEmpty() else None
+                row += [crs, text(geometry.GetArea()) if geometry else "", text(_vertex_count(geometry)),
+                        text(centroid.GetX()) if centroid else "", text(centroid.GetY()) if centroid else ""]
             rows.append(row)
-        write_rows(target / f"{layer.GetName()}.csv", fields + (["_area", "_vertices"] if has_geometry else []), rows)
+        geometry_columns = ["_crs", "_area", "_vertices", "_centroid_x", "_centroid_y"] if has_geometry else []
+        write_rows(target / f"{layer.GetName()}.csv", fields + geometry_columns, rows)
 
 
 def _vertex_count(geometry) -> int:
@@ -180,13 +212,19 @@ def collect(out: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "tools" / "demo.py"), "--out", str(run)], check=True, env=env)
     qgis_process = str(ROOT / "tools" / "qgis-process")
     sample = run / "输入数据" / "sample_pianqu.gpkg"
-    subprocess.run([qgis_process, "run", "landconsolidation:importtxt", "--", f"INPUT={run / '子项目坐标.txt'}",
-                    f"OUTPUT={run / '导入子项目.gpkg'}"], check=True, env=env, capture_output=True)
-    subprocess.run([qgis_process, "run", "landconsolidation:createscheme", "--",
-                    f"PBF={sample}|layername=YJJBNTTB", f"OUTPUT={run / '新方案.gpkg'}"],
-                   check=True, env=env, capture_output=True)
-    for path in sorted(run.rglob("*")):
-        if not path.is_file() or path.suffix in SKIPPED_SUFFIXES or "输入数据" in path.parts:
+    for algorithm, *parameters in (
+            ("importtxt", f"INPUT={run / '子项目坐标.txt'}", f"OUTPUT={run / '导入子项目.gpkg'}"),
+            ("createscheme", f"PBF={sample}|layername=YJJBNTTB", f"OUTPUT={run / '新方案.gpkg'}")):
+        completed = subprocess.run([qgis_process, "run", f"landconsolidation:{algorithm}", "--", *parameters],
+                                   env=env, capture_output=True, text=True)
+        if completed.returncode != 0:
+            sys.exit(f"{algorithm} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+    written = sorted(p for p in run.rglob("*") if p.is_file() and "输入数据" not in p.relative_to(run).parts
+                     and not p.name.endswith(("-wal", "-shm")))
+    # Every file an algorithm wrote, figures or not (a map or PDF missing on one line is a difference).
+    write_rows(figures / "inventory.csv", ["file"], [[str(p.relative_to(run))] for p in written])
+    for path in written:
+        if path.suffix in SKIPPED_SUFFIXES:
             continue
         target = figures / path.relative_to(run)
         if path.suffix == ".csv":
