@@ -191,7 +191,8 @@ def save_default_style(layer, name: str, description: str) -> str:
     save_v2 = getattr(layer, "saveStyleToDatabaseV2", None)
     if save_v2 is not None:
         outcome, error = save_v2(name, description, True, "")
-        if not error and not outcome & type(layer).SaveStyleResult.QmlSuccess:
+        failed = type(layer).SaveStyleResult  # flags of what failed; an SLD that cannot be made is no loss here
+        if not error and (outcome & failed.QmlGenerationFailed or outcome & failed.DatabaseWriteFailed):
             error = tr("样式未能写入数据库")
         return error or ""
     return layer.saveStyleToDatabase(name, description, True, "") or ""
