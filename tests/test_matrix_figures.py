@@ -16,8 +16,9 @@ def write(path: Path, rows) -> None:
 
 
 def test_numbers_compare_as_printed_and_ids_codes_and_counts_stay_text():
-    assert figures.same_cell("最大 3.25 亩，占 2.64%", "最大 3.2500000001 亩，占 2.64%")  # full precision vs print
+    assert figures.same_cell("最大 3.25 亩，占 2.64%", "最大 3.2500000000001 亩，占 2.64%")  # a repr vs its print
     assert figures.same_cell("652.0612345678901", "652.0612345678912")  # PROJ noise in the 14th digit
+    assert figures.same_cell("3316757.290770222", "3316757.290770223")  # a centroid from another GEOS
     assert not figures.same_cell("最大 3.25 亩", "最大 3.26 亩")
     assert not figures.same_cell("652.0612345678901", "652.0613345678901")
     # Printed coordinates must agree to the printed millimetre, whatever their size.

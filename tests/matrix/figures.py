@@ -50,12 +50,13 @@ class Number(str):
 
     @property
     def full_precision(self) -> bool:
-        """Written as a float's repr (many digits), not rounded for a reader."""
-        return "e" in self.lower() or self.decimals >= 10
+        """Written as a float's repr (13 significant digits or more), not rounded for a reader."""
+        digits = self.lower().split("e")[0].lstrip("-").replace(".", "").lstrip("0")
+        return "e" in self.lower() or len(digits) >= 13
 
 
 def tokens(text: str) -> list:
-    """Text split into literal pieces and decimal numbers, so '3.2500000001 亩' and '3.25 亩' can compare."""
+    """Text split into literal pieces and decimal numbers, so '3.2500000000001 亩' and '3.25 亩' can compare."""
     pieces, position = [], 0
     for match in NUMBER.finditer(text):
         pieces.append(text[position:match.start()])
