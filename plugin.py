@@ -13,8 +13,8 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
-from .core.i18n import install_translator, tr
-from .core.paths import I18N_DIR, icon_path
+from .core.common.i18n import install_translator, tr
+from .core.common.paths import I18N_DIR, icon_path
 
 MENU = "全域整治"
 
@@ -58,7 +58,7 @@ class LandConsolidationPlugin:
 
     def show_panel(self, visible: bool = True):
         """Create the dock on first use and show or hide it."""
-        from .core.requirements import missing_message
+        from .core.common.requirements import missing_message
 
         reason = missing_message("engine")
         if reason:  # tell the planner what to install rather than failing

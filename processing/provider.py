@@ -3,9 +3,9 @@
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.i18n import tr
-from ..core.paths import icon_path, plugin_version
-from ..core.requirements import missing_message
+from ..core.common.i18n import tr
+from ..core.common.paths import icon_path, plugin_version
+from ..core.common.requirements import missing_message
 from .catalogue import ALGORITHMS
 
 PROVIDER_ID = "landconsolidation"

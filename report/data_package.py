@@ -13,11 +13,11 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.check import CheckResult
-from ..core.errors import InputError
-from ..core.i18n import tr
-from ..core.qgis_io import save_default_style
-from ..ui import styles
+from ..core.common.errors import InputError
+from ..core.common.i18n import tr
+from ..core.products.check import CheckResult
+from ..qgis_bridge import styles
+from ..qgis_bridge.layer_io import save_default_style
 from .maps import MapLayers
 
 TABLES = (("DY", "整治单元"), ("XZDL", "现状地类"), ("GHDL", "规划地类"), ("XM", "子项目"),

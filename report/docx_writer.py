@@ -18,9 +18,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-from ..core.i18n import tr
-from ..core.paths import RESOURCES_DIR
-from ..core.unit_report import Figure, Table, UnitReport
+from ..core.common.i18n import tr
+from ..core.common.paths import RESOURCES_DIR
+from .unit_report import Figure, Table, UnitReport
 
 DEFAULT_TEMPLATE = RESOURCES_DIR / "templates" / "单元方案模板.docx"
 FONTS = {"Title": "方正小标宋简体", "Heading 1": "黑体", "Heading 2": "楷体", "Normal": "仿宋", "Caption": "黑体",

@@ -29,7 +29,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor, QFont
 
-from ..core.paths import RESOURCES_DIR
+from ..core.common.paths import RESOURCES_DIR
 
 LAYOUT_TEMPLATE = RESOURCES_DIR / "templates" / "单元方案附图.qpt"
 ITEM_IDS = ("title", "map", "legend", "scalebar", "north", "note", "subtitle")

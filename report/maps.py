@@ -23,14 +23,14 @@ from qgis.core import (
 )
 from qgis.PyQt.QtXml import QDomDocument
 
-from ..core.analyses import ADJUSTED_IN, ADJUSTED_OUT
-from ..core.check import CheckResult
-from ..core.i18n import tr
-from ..core.qgis_io import crs_wkt_of, to_qgs_geometry
-from ..core.unit_report import MAP_TITLES
-from ..processing.algorithms.fields import make_fields
-from ..ui import styles
+from ..core.common.i18n import tr
+from ..core.products.analyses import ADJUSTED_IN, ADJUSTED_OUT
+from ..core.products.check import CheckResult
+from ..qgis_bridge import styles
+from ..qgis_bridge.fields import make_fields
+from ..qgis_bridge.layer_io import crs_wkt_of, to_qgs_geometry
 from .layout_template import LAYOUT_TEMPLATE
+from .unit_report import MAP_TITLES
 
 DPI = 300
 

@@ -17,18 +17,18 @@ import numpy as np
 import shapely
 from qgis.core import QgsCoordinateReferenceSystem
 
-from ..core.analyses import pbf_ledger
-from ..core.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, gauss_kruger_zone, write_txt
-from ..core.check import CheckResult
-from ..core.errors import InputError
-from ..core.i18n import tr
-from ..core.paths import plugin_version
-from ..core.projection import canonical_wkt, lonlat_bounds, transform_geometries
-from ..core.unit_report import Figure, build_unit_report
+from ..core.common.errors import InputError
+from ..core.common.i18n import tr
+from ..core.common.paths import plugin_version
+from ..core.formats.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, gauss_kruger_zone, write_txt
+from ..core.geometry.projection import canonical_wkt, lonlat_bounds, transform_geometries
+from ..core.products.analyses import pbf_ledger
+from ..core.products.check import CheckResult
 from .data_package import write_data_package
 from .docx_writer import write_document
 from .maps import export_maps
 from .pdf_writer import write_pdf
+from .unit_report import Figure, build_unit_report
 from .xlsx_writer import write_workbook
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}

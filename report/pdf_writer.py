@@ -12,7 +12,7 @@ from pathlib import Path
 from qgis.PyQt.QtCore import QMarginsF, QUrl
 from qgis.PyQt.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
-from ..core.unit_report import Figure, Table, UnitReport
+from .unit_report import Figure, Table, UnitReport
 
 SERIF = "'Noto Serif CJK SC', 'Source Han Serif SC', 'SimSun', 'Songti SC', serif"
 SANS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'SimHei', 'Heiti SC', sans-serif"

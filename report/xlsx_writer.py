@@ -7,7 +7,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from ..core.unit_report import UnitReport
+from .unit_report import UnitReport
 
 FORMATS = {"area": "#,##0.00", "percent": "0.00", "number": "0.00", "integer": "0", "text": "@"}
 SHEET_ORDER = ("土地利用结构调整表", "永久基本农田调出调入表", "子项目清单", "指标核算表", "地类流向表")

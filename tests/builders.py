@@ -13,7 +13,7 @@ import pyproj
 import shapely
 from shapely.geometry import box
 
-from land_consolidation.core.layerdata import LayerData
+from land_consolidation.core.ingest.layerdata import LayerData
 
 CRS = "EPSG:4549"
 X0, Y0 = 620000.0, 3316000.0

@@ -6,10 +6,10 @@ import time
 import pytest
 from qgis.core import QgsApplication
 
-from land_consolidation.core.check import run_check
-from land_consolidation.core.qgis_io import read_features
-from land_consolidation.core.scheme import SchemeLayers
-from land_consolidation.core.validate import ROLES
+from land_consolidation.core.analysis.scheme import SchemeLayers
+from land_consolidation.core.ingest.validate import ROLES
+from land_consolidation.core.products.check import run_check
+from land_consolidation.qgis_bridge.layer_io import read_features
 
 ROLE_LAYERS = {"units": "DY", "landuse": "DLTB", "projects": "XM", "pbf": "YJJBNTTB", "pbf_plan": "YJJBNTTB_GH",
                "eco": "STBHHX", "udb": "CZKFBJ"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from qgis.core import QgsFeature, QgsFields, QgsGeometry, QgsVectorLayer
 
-from land_consolidation.core.layerdata import LayerData
-from land_consolidation.processing.algorithms.fields import make_field
+from land_consolidation.core.ingest.layerdata import LayerData
+from land_consolidation.qgis_bridge.fields import make_field
 
 
 def memory_layer(data: LayerData, authid: str = "EPSG:4549") -> QgsVectorLayer:

@@ -105,11 +105,11 @@ def test_pyproj_objects_are_made_only_on_the_projection_thread(qgis_app, project
     import pyproj
     from qgis.core import QgsTask
 
-    from land_consolidation.core import projection
-    from land_consolidation.core.check import run_check
-    from land_consolidation.core.qgis_io import read_layer
-    from land_consolidation.core.scheme import SchemeLayers
-    from land_consolidation.core.validate import ROLES
+    from land_consolidation.core.analysis.scheme import SchemeLayers
+    from land_consolidation.core.geometry import projection
+    from land_consolidation.core.ingest.validate import ROLES
+    from land_consolidation.core.products.check import run_check
+    from land_consolidation.qgis_bridge.layer_io import read_layer
 
     projection.shutdown()  # empty every cache: the run below must create its pyproj objects afresh
     created = []
@@ -148,7 +148,7 @@ def test_pyproj_is_imported_only_by_the_projection_module():
 
     root = Path(__file__).resolve().parent.parent
     # Tests use pyproj on the main thread only: to build expected areas, and here to watch pyproj.
-    allowed = {root / "core" / "projection.py", root / "tests" / "builders.py", Path(__file__).resolve()}
+    allowed = {root / "core" / "geometry" / "projection.py", root / "tests" / "builders.py", Path(__file__).resolve()}
     offenders = []
     for path in root.rglob("*.py"):
         parts = set(path.relative_to(root).parts)
@@ -163,7 +163,7 @@ def test_pyproj_is_imported_only_by_the_projection_module():
 
 def test_a_failure_on_the_projection_thread_comes_back_as_a_plain_error():
     """Errors keep no traceback of the projection thread (whose frames hold pyproj objects)."""
-    from land_consolidation.core import projection
+    from land_consolidation.core.geometry import projection
 
     with pytest.raises(projection.CrsError) as raised:
         projection.canonical_wkt("not a coordinate reference system")

@@ -20,7 +20,7 @@ from qgis.core import (
 
 import processing
 import test_rules_ningbo as grid
-from land_consolidation.core.check import run_check
+from land_consolidation.core.products.check import run_check
 from land_consolidation.processing.models import with_explicit_output_names
 from qgis_layers import ROLE_PARAMETERS, scheme_parameters
 

@@ -147,7 +147,7 @@ def test_applying_twice_follows_the_edited_unit_once(dock, project_layers):
 
 def test_a_failing_computation_waits_for_the_next_edit(dock, project_layers):
     """Input the engine refuses is reported once, not recomputed in a loop until the planner edits again."""
-    from land_consolidation.core.errors import LandConsolidationError
+    from land_consolidation.core.common.errors import LandConsolidationError
 
     dock.auto_detect()
     dock.apply()

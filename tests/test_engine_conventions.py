@@ -9,10 +9,10 @@ unless the project gives KCXS. All areas are ellipsoidal.
 import pytest
 
 from builders import cell, dltb_record, geodesic_area, layer, rect, reproject
-from land_consolidation.core.check import run_check
-from land_consolidation.core.errors import DataError
-from land_consolidation.core.measure import ellipsoidal_areas, to_mu
-from land_consolidation.core.scheme import SchemeLayers, flows
+from land_consolidation.core.analysis.scheme import SchemeLayers, flows
+from land_consolidation.core.common.errors import DataError
+from land_consolidation.core.geometry.measure import ellipsoidal_areas, to_mu
+from land_consolidation.core.products.check import run_check
 
 TOWN = "330281101"
 S = 100.0  # cell size, m

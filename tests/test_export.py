@@ -13,12 +13,12 @@ from openpyxl import load_workbook
 from qgis.core import QgsProject, QgsVectorLayer
 
 import processing
-from land_consolidation.core.check import run_check
-from land_consolidation.core.qgis_io import read_layer
-from land_consolidation.core.scheme import SchemeLayers
-from land_consolidation.core.unit_report import CHAPTERS, MAP_TITLES
-from land_consolidation.core.validate import ROLES
+from land_consolidation.core.analysis.scheme import SchemeLayers
+from land_consolidation.core.ingest.validate import ROLES
+from land_consolidation.core.products.check import run_check
+from land_consolidation.qgis_bridge.layer_io import read_layer
 from land_consolidation.report.package import package_folder_name, safe_name
+from land_consolidation.report.unit_report import CHAPTERS, MAP_TITLES
 from land_consolidation.report.xlsx_writer import SHEET_ORDER
 
 LAYERS = {"UNITS": ("units", "DY"), "LANDUSE": ("landuse", "DLTB"), "PROJECTS": ("projects", "XM"),

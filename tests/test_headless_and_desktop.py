@@ -62,8 +62,8 @@ def test_desktop_panel_on_the_sample_screenshot(tmp_path, artifacts_dir, sample_
         guessed = dock.auto_detect()
         result["guessed"] = sorted(guessed)
         result["applied"] = dock.apply()
-        from land_consolidation.ui.styles import apply_role_styles
-        from land_consolidation.core.landclasses import load_land_classes
+        from land_consolidation.qgis_bridge.styles import apply_role_styles
+        from land_consolidation.core.rules.landclasses import load_land_classes
         apply_role_styles(guessed, dock.controller.ruleset, load_land_classes())
         # Draw order a planner would choose: units and projects over the control lines over the survey.
         root = QgsProject.instance().layerTreeRoot()

@@ -5,9 +5,9 @@ import pytest
 
 import test_rules_ningbo as grid
 from builders import X0, Y0
-from land_consolidation.core.check import run_check
-from land_consolidation.core.live import Changes, LiveScheme
-from land_consolidation.core.scheme import SchemeLayers
+from land_consolidation.core.analysis.live import Changes, LiveScheme
+from land_consolidation.core.analysis.scheme import SchemeLayers
+from land_consolidation.core.products.check import run_check
 
 
 def _plan(scheme: SchemeLayers, **overrides) -> SchemeLayers:

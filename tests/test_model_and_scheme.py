@@ -7,7 +7,7 @@ from qgis.core import QgsProject, QgsVectorLayer
 
 import processing
 from harness import ROOT, qgis_process
-from land_consolidation.core.ruleset import load_ruleset
+from land_consolidation.core.rules.ruleset import load_ruleset
 
 MODEL = ROOT / "resources" / "models" / "单元方案检查.model3"
 

@@ -11,11 +11,11 @@ import pytest
 from qgis.core import QgsDistanceArea, QgsProject, QgsVectorLayer
 
 import processing
-from land_consolidation.core.check import run_check
-from land_consolidation.core.landclasses import load_land_classes
-from land_consolidation.core.qgis_io import read_features
-from land_consolidation.core.scheme import SchemeLayers
-from land_consolidation.core.validate import ROLES
+from land_consolidation.core.analysis.scheme import SchemeLayers
+from land_consolidation.core.ingest.validate import ROLES
+from land_consolidation.core.products.check import run_check
+from land_consolidation.core.rules.landclasses import load_land_classes
+from land_consolidation.qgis_bridge.layer_io import read_features
 
 TOLERANCE = 1e-4  # 0.01%
 LAYERS = {"units": "DY", "landuse": "DLTB", "projects": "XM", "pbf": "YJJBNTTB", "pbf_plan": "YJJBNTTB_GH",

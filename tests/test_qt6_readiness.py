@@ -23,7 +23,7 @@ import qgis.gui
 from qgis.PyQt import QtCore, QtGui, QtWidgets
 
 ROOT = Path(__file__).resolve().parent.parent
-PLUGIN_DIRS = ("core", "processing", "report", "ui", "tests", "tools")
+PLUGIN_DIRS = ("core", "processing", "qgis_bridge", "report", "ui", "tests", "tools")
 MEMBER = re.compile(r"\b(Q[A-Za-z0-9]*)\.([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*[.(])")
 # QVariant's own members are checked by qt6_problems (none may be used at all).
 ALLOWED = {"QVariant"}
@@ -261,4 +261,4 @@ def test_a_deprecated_call_in_plugin_code_fails_the_suite():
 
     with pytest.raises(DeprecationWarning):
         warnings.warn_explicit("QgsField constructor is deprecated", DeprecationWarning, "fields.py", 1,
-                               module="land_consolidation.processing.algorithms.fields")
+                               module="land_consolidation.qgis_bridge.fields")

@@ -4,7 +4,7 @@ import types
 
 import shapely
 
-from land_consolidation.core import requirements
+from land_consolidation.core.common import requirements
 
 
 def test_a_shapely_that_reports_no_usable_version_is_accepted(monkeypatch):

@@ -6,9 +6,9 @@ import copy
 import pytest
 import yaml
 
-from land_consolidation.core.errors import RulesetError
-from land_consolidation.core.evaluate import METRIC_FUNCTIONS
-from land_consolidation.core.ruleset import DEFAULT_RULESET_FILE, METRICS, load_ruleset
+from land_consolidation.core.common.errors import RulesetError
+from land_consolidation.core.rules.evaluate import METRIC_FUNCTIONS
+from land_consolidation.core.rules.ruleset import DEFAULT_RULESET_FILE, METRICS, load_ruleset
 
 RULE_IDS = ("farmland_adjustment_share", "pbf_adjustment_share", "farmland_net_gain", "pbf_net_gain",
             "udb_expansion_factor", "eco_redline_construction", "pbf_control_line_overlap", "contiguous_pbf",

@@ -6,8 +6,8 @@ from shapely.geometry import MultiPolygon, Polygon
 
 import processing
 from builders import X0, Y0, geodesic_area, layer
-from land_consolidation.core.bubiao_txt import read_txt
-from land_consolidation.core.errors import InputError
+from land_consolidation.core.common.errors import InputError
+from land_consolidation.core.formats.bubiao_txt import read_txt
 from qgis_layers import memory_layer, read_rows
 
 # Survey coordinates carry millimetres: the default 3 decimals keep them exactly.
@@ -56,7 +56,7 @@ def test_file_layout(exported):
 
 def test_the_same_polygon_gives_the_same_file_whatever_its_start_vertex_or_part_order():
     """GEOS releases start the rings of a union at different vertices: J1 is always the northwest corner."""
-    from land_consolidation.core.bubiao_txt import TxtHeader, TxtParcel, write_txt
+    from land_consolidation.core.formats.bubiao_txt import TxtHeader, TxtParcel, write_txt
 
     square = [(X0 + 10, Y0), (X0, Y0), (X0, Y0 + 10), (X0 + 10, Y0 + 10)]  # drawn from the southeast corner
     rotated = square[2:] + square[:2]

@@ -6,9 +6,9 @@ import shapely
 from shapely.geometry import LineString, Polygon
 
 from builders import cell, dltb_record, geodesic_area, layer, rect
-from land_consolidation.core.check import run_check
-from land_consolidation.core.errors import DataError, InputError
-from land_consolidation.core.scheme import SchemeLayers
+from land_consolidation.core.analysis.scheme import SchemeLayers
+from land_consolidation.core.common.errors import DataError, InputError
+from land_consolidation.core.products.check import run_check
 
 TOWN = "330281101"
 S = 100.0
@@ -118,7 +118,7 @@ def test_a_layer_whose_declared_crs_does_not_fit_its_coordinates_is_refused():
 
 
 def test_codes_stored_as_real_numbers_read_as_the_integer_codes():
-    from land_consolidation.core.landclasses import normalise_code
+    from land_consolidation.core.rules.landclasses import normalise_code
 
     assert [normalise_code(v) for v in (5.0, 201.0, "201A", " 0101 ", None, float("nan"), 5.5)] == \
            ["5", "201", "201A", "0101", "", "", "5.5"]

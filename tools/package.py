@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_FOLDER = "land_consolidation"
 INCLUDE = ["metadata.txt", "__init__.py", "plugin.py", "LICENSE", "README.md",
-           "core", "processing", "report", "rules", "ui", "resources"]
+           "core", "processing", "qgis_bridge", "report", "rules", "ui", "resources"]
 EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo", ".ts", ".orig", ".rej", ".so", ".dll", ".exe"}
 

@@ -24,12 +24,12 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QBrush, QColor
 from qgis.PyQt.QtWidgets import QTreeWidgetItem, QWidget
 
-from ..core.errors import LandConsolidationError
-from ..core.evaluate import FAIL, NOT_APPLICABLE, PASS
-from ..core.i18n import tr
-from ..core.landclasses import load_land_classes
-from ..core.measure import to_mu
-from ..core.qgis_io import to_qgs_geometry
+from ..core.common.errors import LandConsolidationError
+from ..core.common.i18n import tr
+from ..core.geometry.measure import to_mu
+from ..core.rules.evaluate import FAIL, NOT_APPLICABLE, PASS
+from ..core.rules.landclasses import load_land_classes
+from ..qgis_bridge.layer_io import to_qgs_geometry
 from .layer_roles import guess_roles
 from .live_controller import LiveController
 from .sketch_tool import SketchTool

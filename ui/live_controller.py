@@ -22,14 +22,14 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
-from ..core.errors import Cancelled, LandConsolidationError
-from ..core.i18n import tr
-from ..core.live import Changes, LiveScheme
-from ..core.progress import Progress
-from ..core.qgis_io import read_features, read_layer
-from ..core.ruleset import load_ruleset
-from ..core.scheme import SchemeLayers
-from ..core.validate import ROLES
+from ..core.analysis.live import Changes, LiveScheme
+from ..core.analysis.scheme import SchemeLayers
+from ..core.common.errors import Cancelled, LandConsolidationError
+from ..core.common.i18n import tr
+from ..core.common.progress import Progress
+from ..core.ingest.validate import ROLES
+from ..core.rules.ruleset import load_ruleset
+from ..qgis_bridge.layer_io import read_features, read_layer
 
 PLAN_ROLES = ("units", "projects", "pbf_plan", "udb_plan")
 BASELINE_ROLES = ("landuse", "pbf", "eco", "udb", "townships")

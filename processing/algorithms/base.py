@@ -12,10 +12,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from ...core.errors import Cancelled, LandConsolidationError
-from ...core.i18n import tr, translatable
-from ...core.paths import icon_path
-from ...core.progress import Progress
+from ...core.common.errors import Cancelled, LandConsolidationError
+from ...core.common.i18n import tr, translatable
+from ...core.common.paths import icon_path
+from ...core.common.progress import Progress
 
 GROUPS = {
     "check": translatable("合规性检查"),
@@ -77,7 +77,10 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
         Geometry validity is checked by the engine (which repairs and reports), so the
         context's invalid-geometry filter is switched off while reading.
         """
-        from ...core.qgis_io import read_features, read_layer  # needs the engine's libraries
+        from ...qgis_bridge.layer_io import (
+            read_features,
+            read_layer,  # needs the engine's libraries
+        )
 
         if parameters.get(name) in (None, ""):
             return None
@@ -101,7 +104,7 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
 
     def analyse_scheme(self, parameters, context, feedback, progress):
         """Ruleset + scheme layers through the I/O seam → the engine's analysis (warnings reported)."""
-        from ...core.check import analyse
+        from ...core.products.check import analyse
         from .scheme_inputs import read_ruleset, read_scheme_layers
 
         ruleset = read_ruleset(self, parameters, context)

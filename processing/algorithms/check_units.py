@@ -7,9 +7,9 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
 )
 
-from ...core.check import run_check
-from ...core.i18n import tr
-from ...core.measure import to_mu
+from ...core.common.i18n import tr
+from ...core.geometry.measure import to_mu
+from ...core.products.check import run_check
 from .base import LandConsolidationAlgorithm, warn
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters, read_ruleset, read_scheme_layers

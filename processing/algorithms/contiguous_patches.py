@@ -7,9 +7,9 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
 )
 
-from ...core.analyses import BASELINE, PLAN, compare_patches, patch_geometries
-from ...core.i18n import tr
-from ...core.measure import to_mu
+from ...core.common.i18n import tr
+from ...core.geometry.measure import to_mu
+from ...core.products.analyses import BASELINE, PLAN, compare_patches, patch_geometries
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters, read_ruleset, read_scheme_layers

@@ -7,10 +7,10 @@ from qgis.core import (
     QgsProcessingParameterField,
 )
 
-from ...core.analyses import control_line_conflicts
-from ...core.i18n import tr
-from ...core.landclasses import load_land_classes
-from ...core.qgis_io import crs_wkt_of
+from ...core.common.i18n import tr
+from ...core.products.analyses import control_line_conflicts
+from ...core.rules.landclasses import load_land_classes
+from ...qgis_bridge.layer_io import crs_wkt_of
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters, read_scheme_layers

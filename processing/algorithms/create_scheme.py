@@ -28,13 +28,13 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ...core.errors import InputError
-from ...core.i18n import tr
-from ...core.landclasses import load_land_classes
-from ...core.qgis_io import save_default_style
-from ...ui import styles
+from ...core.common.errors import InputError
+from ...core.common.i18n import tr
+from ...core.rules.landclasses import load_land_classes
+from ...qgis_bridge import styles
+from ...qgis_bridge.fields import make_field
+from ...qgis_bridge.layer_io import save_default_style
 from .base import LandConsolidationAlgorithm
-from .fields import make_field
 from .scheme_inputs import read_ruleset
 
 UNITS_LAYER, PROJECTS_LAYER, PBF_PLAN_LAYER = "DY", "XM", "YJJBNTTB_GH"

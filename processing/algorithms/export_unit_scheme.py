@@ -11,10 +11,10 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ...core.check import run_check
-from ...core.errors import InputError
-from ...core.i18n import tr
-from ...core.progress import Progress
+from ...core.common.errors import InputError
+from ...core.common.i18n import tr
+from ...core.common.progress import Progress
+from ...core.products.check import run_check
 from .base import LandConsolidationAlgorithm, warn
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import LAYER_PARAMETERS, add_scheme_parameters, read_ruleset, read_scheme_layers
@@ -55,7 +55,7 @@ class ExportUnitSchemeAlgorithm(LandConsolidationAlgorithm):
         self.addOutput(QgsProcessingOutputString("PACKAGES", tr("成果包文件夹")))
 
     def perform(self, parameters, context, feedback, progress):
-        from ...core.requirements import missing_message
+        from ...core.common.requirements import missing_message
 
         reason = missing_message("export")
         if reason:

@@ -9,14 +9,14 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
 )
 
-from ...core.errors import InputError
-from ...core.i18n import tr
-from ...core.indicators import compute_indicators
-from ...core.layerdata import LayerData
-from ...core.measure import to_hectares, to_mu
-from ...core.ruleset import load_ruleset
-from ...core.scheme import build_baseline, build_pieces, build_plan, build_survey_plan
-from ...core.tables import transitions_long
+from ...core.analysis.indicators import compute_indicators
+from ...core.analysis.scheme import build_baseline, build_pieces, build_plan, build_survey_plan
+from ...core.common.errors import InputError
+from ...core.common.i18n import tr
+from ...core.geometry.measure import to_hectares, to_mu
+from ...core.ingest.layerdata import LayerData
+from ...core.products.tables import transitions_long
+from ...core.rules.ruleset import load_ruleset
 from .base import LandConsolidationAlgorithm, warn
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import POLYGONS, add_scheme_parameters, read_layer, read_scheme_layers

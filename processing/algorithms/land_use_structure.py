@@ -2,8 +2,8 @@
 
 from qgis.core import QgsProcessing, QgsProcessingParameterFeatureSink
 
-from ...core.i18n import tr
-from ...core.tables import land_use_structure
+from ...core.common.i18n import tr
+from ...core.products.tables import land_use_structure
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters

@@ -6,11 +6,11 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
 )
 
-from ...core.analyses import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
-from ...core.evaluate import status_of
-from ...core.i18n import tr
-from ...core.measure import to_mu
-from ...core.qgis_io import crs_wkt_of
+from ...core.common.i18n import tr
+from ...core.geometry.measure import to_mu
+from ...core.products.analyses import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
+from ...core.rules.evaluate import status_of
+from ...qgis_bridge.layer_io import crs_wkt_of
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters

@@ -6,9 +6,9 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ...core.i18n import tr
-from ...core.landclasses import load_land_classes
-from ...core.potential import PotentialParameters, survey_potential
+from ...core.common.i18n import tr
+from ...core.products.potential import PotentialParameters, survey_potential
+from ...core.rules.landclasses import load_land_classes
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters, read_scheme_layers

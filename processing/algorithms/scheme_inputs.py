@@ -14,10 +14,10 @@ from qgis.core import (
     QgsProcessingParameterFile,
 )
 
-from ...core.i18n import tr
-from ...core.ruleset import load_ruleset
-from ...core.scheme import SchemeLayers
-from ...core.validate import ROLES
+from ...core.analysis.scheme import SchemeLayers
+from ...core.common.i18n import tr
+from ...core.ingest.validate import ROLES
+from ...core.rules.ruleset import load_ruleset
 
 POLYGONS = [QgsProcessing.SourceType.TypeVectorPolygon]
 

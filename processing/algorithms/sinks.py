@@ -7,8 +7,8 @@ import math
 import numpy as np
 from qgis.core import QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsWkbTypes
 
-from ...core.qgis_io import to_qgs_geometry
-from .fields import make_fields
+from ...qgis_bridge.fields import make_fields
+from ...qgis_bridge.layer_io import to_qgs_geometry
 
 
 def _plain(value):

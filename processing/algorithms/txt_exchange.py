@@ -21,13 +21,13 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ...core.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, gauss_kruger_zone, read_txt, write_txt
-from ...core.errors import InputError
-from ...core.files import write_atomically
-from ...core.i18n import tr
-from ...core.measure import ellipsoidal_areas
-from ...core.projection import canonical_wkt, lonlat_bounds, transform_geometries
-from ...core.validate import ROLES, Report, polygons
+from ...core.common.errors import InputError
+from ...core.common.files import write_atomically
+from ...core.common.i18n import tr
+from ...core.formats.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, gauss_kruger_zone, read_txt, write_txt
+from ...core.geometry.measure import ellipsoidal_areas
+from ...core.geometry.projection import canonical_wkt, lonlat_bounds, transform_geometries
+from ...core.ingest.validate import ROLES, Report, polygons
 from .base import LandConsolidationAlgorithm, warn
 from .sinks import write_table
 

@@ -2,7 +2,7 @@
 
 from qgis.core import QgsProcessingException, QgsProcessingParameterString
 
-from ...core.i18n import tr
+from ...core.common.i18n import tr
 from .base import LandConsolidationAlgorithm
 
 

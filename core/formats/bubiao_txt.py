@@ -35,8 +35,8 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from .errors import InputError
-from .i18n import tr
+from ..common.errors import InputError
+from ..common.i18n import tr
 
 HEADER_SECTION = "[属性描述]"
 COORDINATE_SECTION = "[地块坐标]"
@@ -87,6 +87,21 @@ def cgcs2000_gk_epsg(zone: int, zone_width: int = 3, with_prefix: bool = False) 
     if not 13 <= zone <= 23:
         raise ValueError(zone)
     return (4491 if with_prefix else 4502) + zone - 13
+
+
+def cgcs2000_gk3_zone_of_epsg(epsg: int | None) -> tuple[int, bool] | None:
+    """``(zone, eastings carry the zone number)`` of a CGCS2000 3° Gauss–Krüger EPSG code, else None.
+
+    EPSG:4513–4533 are "CGCS2000 / 3-degree Gauss-Kruger zone 25…45" (false easting with the zone
+    number, e.g. 40 500 000); EPSG:4534–4554 are "… CM 75E…135E", zones 25…45 without it (500 000).
+    The inverse of ``cgcs2000_gk_epsg`` for 3° zones."""
+    if epsg is None:
+        return None
+    if 4513 <= epsg <= 4533:
+        return epsg - 4513 + 25, True
+    if 4534 <= epsg <= 4554:
+        return epsg - 4534 + 25, False
+    return None
 
 
 def _oriented(polygon: Polygon) -> Polygon:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import RulesetError
-from .i18n import tr
+from ..common.errors import RulesetError
+from ..common.i18n import tr
 from .landclasses import RULES_DIR
 
 DEFAULT_RULESET_FILE = RULES_DIR / "ningbo_2022.yaml"

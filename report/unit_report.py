@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .analyses import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
-from .check import CheckResult
-from .evaluate import FAIL, NOT_APPLICABLE, PASS, verdict_text
-from .i18n import tr
-from .measure import to_hectares, to_mu
-from .tables import LEVEL_CLASS, LEVEL_GROUP, LEVEL_THREE_WAY, LEVEL_TOTAL, land_use_structure, transitions_long
+from ..core.common.i18n import tr
+from ..core.geometry.measure import to_hectares, to_mu
+from ..core.products.analyses import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
+from ..core.products.check import CheckResult
+from ..core.products.tables import (
+    LEVEL_CLASS,
+    LEVEL_GROUP,
+    LEVEL_THREE_WAY,
+    LEVEL_TOTAL,
+    land_use_structure,
+    transitions_long,
+)
+from ..core.rules.evaluate import FAIL, NOT_APPLICABLE, PASS, verdict_text
 
 CHAPTERS = ("概况", "现状分析", "整治目标与指标", "整治任务与子项目", "永久基本农田布局优化", "三线协调与合规性分析",
             "投资估算与实施时序", "附表与附图")

@@ -4,7 +4,7 @@ import configparser
 from functools import lru_cache
 from pathlib import Path
 
-PLUGIN_DIR = Path(__file__).resolve().parent.parent
+PLUGIN_DIR = Path(__file__).resolve().parents[2]
 RESOURCES_DIR = PLUGIN_DIR / "resources"
 ICONS_DIR = RESOURCES_DIR / "icons"
 STYLES_DIR = RESOURCES_DIR / "styles"

@@ -17,13 +17,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import validate as v
-from .errors import DataError, InputError
-from .i18n import tr, translatable
-from .landclasses import LandClasses, load_land_classes
-from .layerdata import LayerData
-from .measure import WorkingFrame, lonlat_bounds, to_mu
-from .overlay import (
+from ..common.errors import DataError, InputError
+from ..common.i18n import tr, translatable
+from ..geometry.measure import WorkingFrame, lonlat_bounds, to_mu
+from ..geometry.overlay import (
     SLIVER_AREA_M2,
     OverlappingParts,
     PartIndex,
@@ -33,8 +30,11 @@ from .overlay import (
     polygonal,
     robust,
 )
-from .projection import CrsError, crs_facts
-from .ruleset import Ruleset
+from ..geometry.projection import CrsError, crs_facts
+from ..ingest import validate as v
+from ..ingest.layerdata import LayerData
+from ..rules.landclasses import LandClasses, load_land_classes
+from ..rules.ruleset import Ruleset
 
 FLAG_LAYERS = ("pbf", "pbf_plan", "eco", "udb", "udb_plan")
 

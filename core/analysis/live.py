@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from .check import CheckResult
-from .evaluate import evaluate
-from .i18n import tr
+from ..common.i18n import tr
+from ..common.progress import SILENT, Progress
+from ..geometry.overlay import SLIVER_AREA_M2, polygonal, robust
+from ..products.check import CheckResult
+from ..rules.evaluate import evaluate
+from ..rules.ruleset import Ruleset, load_ruleset
 from .indicators import compute_indicators
-from .overlay import SLIVER_AREA_M2, polygonal, robust
-from .progress import SILENT, Progress
-from .ruleset import Ruleset, load_ruleset
 from .scheme import (
     Baseline,
     Pieces,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .projection import canonical_wkt
+from ..geometry.projection import canonical_wkt
 
 
 @dataclass

@@ -15,10 +15,10 @@ import shapely
 from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsFeatureRequest, QgsGeometry, QgsWkbTypes
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, QTime, QVariant
 
-from .errors import Cancelled
-from .i18n import tr
-from .layerdata import LayerData
-from .projection import canonical_wkt
+from ..core.common.errors import Cancelled
+from ..core.common.i18n import tr
+from ..core.geometry.projection import canonical_wkt
+from ..core.ingest.layerdata import LayerData
 
 
 def _plain(value):

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import FAIL, NOT_APPLICABLE, PASS, Conflict, evaluate
-from .i18n import tr
-from .indicators import Indicators, compute_indicators
-from .measure import to_mu
-from .progress import SILENT, Progress
-from .ruleset import Ruleset, load_ruleset
-from .scheme import Baseline, Plan, SchemeLayers, build_baseline, build_pieces, build_plan
+from ..analysis.indicators import Indicators, compute_indicators
+from ..analysis.scheme import Baseline, Plan, SchemeLayers, build_baseline, build_pieces, build_plan
+from ..common.i18n import tr
+from ..common.progress import SILENT, Progress
+from ..geometry.measure import to_mu
+from ..rules.evaluate import FAIL, NOT_APPLICABLE, PASS, Conflict, evaluate
+from ..rules.ruleset import Ruleset, load_ruleset
 
 
 @dataclass

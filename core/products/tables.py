@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .i18n import tr
-from .landclasses import AGRICULTURAL, CONSTRUCTION, UNKNOWN, UNUSED, LandClasses, base_code
-from .measure import to_hectares, to_mu
+from ..common.i18n import tr
+from ..geometry.measure import to_hectares, to_mu
+from ..rules.landclasses import AGRICULTURAL, CONSTRUCTION, UNKNOWN, UNUSED, LandClasses, base_code
 
 SCHEME_SCOPE_ID = ""
 LEVEL_CLASS = "二级类"

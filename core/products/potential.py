@@ -22,15 +22,15 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from . import validate as v
+from ..analysis.indicators import find_patches
+from ..common.i18n import tr, translatable
+from ..common.progress import SILENT, Progress
+from ..geometry.measure import SQUARE_METRES_PER_MU, to_mu
+from ..geometry.overlay import PartIndex
+from ..ingest import validate as v
+from ..ingest.layerdata import LayerData
+from ..rules.landclasses import ADJUSTABLE_SUFFIX, LandClasses, base_code
 from .analyses import UnitAreas, _parts, frame_for
-from .i18n import tr, translatable
-from .indicators import find_patches
-from .landclasses import ADJUSTABLE_SUFFIX, LandClasses, base_code
-from .layerdata import LayerData
-from .measure import SQUARE_METRES_PER_MU, to_mu
-from .overlay import PartIndex
-from .progress import SILENT, Progress
 
 KIND_RECOVERY = translatable("耕地恢复")
 KIND_VILLAGE = translatable("村庄建设用地复垦")

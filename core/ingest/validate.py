@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import InputError
-from .i18n import tr, translatable
-from .landclasses import LandClasses, normalise_code
+from ..common.errors import InputError
+from ..common.i18n import tr, translatable
+from ..geometry.overlay import polygonal
+from ..rules.landclasses import LandClasses, normalise_code
 from .layerdata import LayerData
-from .overlay import polygonal
 
 MAX_IDS_IN_MESSAGE = 10
 

@@ -30,7 +30,7 @@ def _pandas() -> bool:
 
 
 def _pyproj() -> bool:
-    from .projection import pyproj_is_usable  # probes on the projection thread (see projection.py)
+    from ..geometry.projection import pyproj_is_usable  # probes on the projection thread (see projection.py)
 
     return pyproj_is_usable()
 

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import validate as v
-from .i18n import tr, translatable
-from .indicators import Indicators, find_patches
-from .landclasses import LandClasses
-from .layerdata import LayerData
-from .measure import WorkingFrame, lonlat_bounds, to_mu
-from .overlay import SLIVER_AREA_M2, PartIndex, cut, dissolve_overlapping
+from ..analysis.indicators import Indicators, find_patches
+from ..common.i18n import tr, translatable
+from ..geometry.measure import WorkingFrame, lonlat_bounds, to_mu
+from ..geometry.overlay import SLIVER_AREA_M2, PartIndex, cut, dissolve_overlapping
+from ..ingest import validate as v
+from ..ingest.layerdata import LayerData
+from ..rules.landclasses import LandClasses
 
 BASELINE = "现状"
 PLAN = "规划"

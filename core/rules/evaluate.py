@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from .i18n import tr
-from .indicators import Indicators
-from .measure import to_mu
+from ..analysis.indicators import Indicators
+from ..common.i18n import tr
+from ..geometry.measure import to_mu
 from .ruleset import Rule
 
 PASS = "pass"

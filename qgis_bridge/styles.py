@@ -20,9 +20,9 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor, QFont
 
-from ..core.i18n import tr
-from ..core.landclasses import LandClasses
-from ..core.ruleset import Ruleset
+from ..core.common.i18n import tr
+from ..core.rules.landclasses import LandClasses
+from ..core.rules.ruleset import Ruleset
 
 TASK_COLOURS = {
     "农用地整治": "#f2c14e",

@@ -14,9 +14,9 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from .measure import to_mu
-from .overlay import SLIVER_AREA_M2, polygonal, robust
-from .ruleset import Ruleset
+from ..geometry.measure import to_mu
+from ..geometry.overlay import SLIVER_AREA_M2, polygonal, robust
+from ..rules.ruleset import Ruleset
 from .scheme import Baseline, Pieces, Plan, flows
 
 UNIT_COLUMNS = (

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from .i18n import tr
+from ..common.i18n import tr
 
-RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 DEFAULT_CLASSES_FILE = RULES_DIR / "landclasses_sandiao.yaml"
 
 AGRICULTURAL = "农用地"
