@@ -4,8 +4,8 @@ The sample is what planners first see and what the engine's cross-checks run on,
 it must be clean survey data: valid geometry, DLTB an exact partition of every
 township, 三调 area fields consistent, ellipsoidal TBMJ that QGIS agrees with, the
 三条控制线 coordinated and a draft scheme whose units and projects do not overlap.
-The generator (tests/data/make_sample.py) must be deterministic and the shipped file
-must be what it makes today.
+The generator (tools/sample, ``python -m tools.sample``) must be deterministic and
+the shipped file must be what it makes today.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from osgeo import ogr
 from shapely import STRtree
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATOR = Path(__file__).resolve().parent / "data" / "make_sample.py"
+GENERATOR = ROOT / "tools" / "sample" / "__init__.py"
 LAYERS = ("XZQ", "DLTB", "YJJBNTTB", "STBHHX", "CZKFBJ", "DY", "XM", "YJJBNTTB_GH")
 FIELDS = {
     "XZQ": {"XZQDM", "XZQMC"},

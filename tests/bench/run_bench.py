@@ -52,8 +52,8 @@ def dataset_path(name: str, parcels: int | None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         print(f"generating {name} dataset ({parcels:,} parcels)…", flush=True)
         # In its own process: the generator's GDAL must not share this one with QGIS.
-        subprocess.run([sys.executable, str(ROOT / "tests" / "data" / "make_sample.py"), "--parcels", str(parcels),
-                        "--seed", "2022", "--out", str(path)], check=True)
+        subprocess.run([sys.executable, "-m", "tools.sample", "--parcels", str(parcels), "--seed", "2022",
+                        "--out", str(path)], check=True, cwd=ROOT)
     return path
 
 
