@@ -15,6 +15,7 @@ from qgis.PyQt.QtWidgets import QAction
 
 from .core.common.i18n import install_translator, tr
 from .core.common.paths import I18N_DIR, icon_path
+from .qgis_bridge import log
 
 MENU = "全域整治"
 
@@ -24,13 +25,18 @@ class LandConsolidationPlugin:
         self.iface = iface
         self.provider = None
         self.actions = []
+        self.panel_action = None
         self.dock = None
+        self.log_installed = False  # whether this instance installed the bridge to the QGIS log
         self.translator = install_translator(I18N_DIR)
 
     # ------------------------------------------------------------------ Processing
     def initProcessing(self):  # noqa: N802 - QGIS's hook name
         from .processing.provider import LandConsolidationProvider
 
+        if not self.log_installed:  # here, not in initGui: qgis_process calls only initProcessing
+            log.install()
+            self.log_installed = True
         if self.provider is None:
             provider = LandConsolidationProvider()
             # The registry deletes a provider it refuses (e.g. a duplicate id): keep none then.
@@ -104,6 +110,10 @@ class LandConsolidationPlugin:
         if self.translator is not None:
             QCoreApplication.removeTranslator(self.translator)
             self.translator = None
-        projection = sys.modules.get(f"{__package__}.core.projection")
+        self.panel_action = None
+        projection = sys.modules.get(f"{__package__}.core.geometry.projection")
         if projection is not None:  # pyproj's objects go with their thread (a reload starts a new one)
             projection.shutdown()
+        if self.log_installed:
+            log.uninstall()
+            self.log_installed = False

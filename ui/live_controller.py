@@ -7,11 +7,20 @@ and records *what* changed and where. Bursts are debounced; the computation runs
 the uncommitted edit buffer) and is cancelled by the next edit; a result older than the
 latest edit is never shown. The numbers come from ``core.live.LiveScheme``, the same
 engine as ``checkunits``.
+
+A failure the engine explains (``LandConsolidationError``) is shown as it is and logged as a
+warning; any other exception is logged with its traceback (QGIS's 「日志消息」 panel, tab
+「全域整治」, see ``qgis_bridge.log``) and the planner is told where to find it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from qgis.core import (
     QgsApplication,
@@ -23,18 +32,30 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ..core.analysis.live import Changes, LiveScheme
-from ..core.analysis.scheme import SchemeLayers
 from ..core.common.errors import Cancelled, LandConsolidationError
 from ..core.common.i18n import tr
 from ..core.common.progress import Progress
+from ..core.ingest.layers import SchemeLayers
 from ..core.ingest.validate import ROLES
 from ..core.rules.ruleset import load_ruleset
 from ..qgis_bridge.layer_io import read_features, read_layer
+from ..qgis_bridge.log import WHERE_TO_LOOK
+
+logger = logging.getLogger(__name__)
 
 PLAN_ROLES = ("units", "projects", "pbf_plan", "udb_plan")
 BASELINE_ROLES = ("landuse", "pbf", "eco", "udb", "townships")
 DEBOUNCE_MS = 120
 SKETCH_ID = "（绘制中）"
+
+
+@dataclass(frozen=True)
+class LiveOutcome:
+    """What one computation produced: the engine's result, how long it took, and the layers' bounds."""
+
+    result: Any  # core CheckResult, as the engine returned it
+    elapsed_ms: float
+    bounds: Mapping = field(default_factory=dict)  # role -> {fid: (xmin, ymin, xmax, ymax)} of what was read
 
 
 class _Snapshot:
@@ -63,23 +84,29 @@ class _LiveTask(QgsTask):
         super().__init__(tr("全域整治：实时核算"), QgsTask.Flag.CanCancel)
         self.job = job
         self.on_done = on_done
-        self.result = None
-        self.error = None
+        self.outcome = None  # LiveOutcome once run() succeeded
+        self.error = None  # the message for the planner
+        self.details = None  # the traceback's text, for an unexpected exception (also in the QGIS log)
         self.cancelled_by_user = False
 
     def run(self):
         try:
-            self.result = self.job(Progress(report=lambda p, _t: self.setProgress(max(0.0, p)),
-                                            cancelled=self.isCanceled))
+            self.outcome = self.job(Progress(report=lambda p, _t: self.setProgress(max(0.0, p)),
+                                             cancelled=self.isCanceled))
             return True
         except Cancelled:
             self.cancelled_by_user = True
             return False
         except LandConsolidationError as error:
             self.error = str(error)
+            logger.warning("实时核算未完成：%s", error)
             return False
         except Exception as error:  # noqa: BLE001 - shown to the planner, never a crash of QGIS
-            self.error = tr("计算出错：{error}").format(error=error)
+            # Text, not the traceback object: its frames would keep the engine's data alive.
+            self.details = traceback.format_exc()
+            logger.exception("实时核算出错")
+            what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            self.error = tr("计算出错（{error}），{where}。").format(error=what, where=tr(WHERE_TO_LOOK))
             return False
 
     def finished(self, ok):
@@ -97,14 +124,21 @@ class LiveController(QObject):
         self.unit_id_field = "DYBH"
         self.ruleset = load_ruleset()
         self.live = None
-        self.result = None
-        self.last_elapsed_ms = None
+        self.result = None  # the CheckResult shown last
+        self.last_elapsed_ms = None  # how long the computation of ``result`` took
+        self.open_elapsed_ms = None  # how long configure() took to read the baseline and build its indexes
+        self.last_error = None  # the message of the last failed computation (None after a success)
+        self.last_traceback = None  # its traceback's text when the failure was unexpected
         self._pending = Changes.nothing()
         self._inflight = None
         self._task = None
+        self._task_generation = None  # self._generation when self._task was started
         self._generation = 0
+        self._holding = False  # compute_now() is running: no task may start
+        self._closed = False  # shutdown() was called: results of a task still running are dropped
         self._sketch = None  # (role, QgsGeometry, attributes)
         self._bounds = {}  # role -> {fid: (xmin, ymin, xmax, ymax)} of the last read, for deletions
+        self._slot_cache = {}  # role -> [(signal name, slot)], the same slots to connect and disconnect
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -144,8 +178,6 @@ class LiveController(QObject):
         self.cancel()
 
     def _slots(self, role):
-        if not hasattr(self, "_slot_cache"):
-            self._slot_cache = {}
         if role not in self._slot_cache:
             self._slot_cache[role] = [
                 ("featureAdded", lambda fid, r=role: self.on_feature(r, fid, added=True)),
@@ -213,7 +245,7 @@ class LiveController(QObject):
     # ------------------------------------------------------------------ computing
     def schedule(self) -> None:
         """Start a computation for the pending changes (cancelling a running one first)."""
-        if self.live is None or getattr(self, "_holding", False):
+        if self.live is None or self._holding:
             return
         if self._task is not None:
             self._task.cancel()  # its finished() starts the next one
@@ -235,18 +267,18 @@ class LiveController(QObject):
 
     def _compute_held(self):
         job = self._job()
-        started = time.perf_counter()
         try:
-            result = job(Progress())
+            outcome = job(Progress())
         except LandConsolidationError as error:
             self._pending = self._inflight.merge(self._pending)
             self._inflight = None
+            logger.warning("实时核算未完成：%s", error)
+            self.last_error, self.last_traceback = str(error), None
             self.errorRaised.emit(str(error))
             return None
-        self.last_elapsed_ms = (time.perf_counter() - started) * 1000
         self._inflight = None
-        self._publish(result)
-        return result
+        self._publish(outcome)
+        return outcome.result
 
     def _job(self):
         changes, self._pending = self._pending, Changes.nothing()
@@ -269,9 +301,9 @@ class LiveController(QObject):
                 data[sketch[0]] = _with_sketch(data.get(sketch[0]), sketch, unit_id_field)
             layers = SchemeLayers(unit_id_field=unit_id_field, **data)
             result = live.update(layers, changes, progress)
-            result.elapsed_ms = (time.perf_counter() - started) * 1000
-            result.bounds = {role: _bounds_by_fid(layer) for role, layer in data.items() if layer is not None}
-            return result
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            bounds = {role: _bounds_by_fid(layer) for role, layer in data.items() if layer is not None}
+            return LiveOutcome(result, elapsed_ms, MappingProxyType(bounds))
 
         return job
 
@@ -280,18 +312,18 @@ class LiveController(QObject):
 
     def _finished(self, task, ok):
         self._task = None
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
-        if ok and task.result is not None:
+        if ok and task.outcome is not None:
             self._inflight = None
             if self._task_generation == self._generation:
-                self.last_elapsed_ms = task.result.elapsed_ms
-                self._publish(task.result)
+                self._publish(task.outcome)
             # else: an edit came in meanwhile; its own computation follows and this result is dropped.
         else:
             self._pending = (self._inflight or Changes.nothing()).merge(self._pending)
             self._inflight = None
             if task.error:
+                self.last_error, self.last_traceback = task.error, task.details
                 self.statusChanged.emit(task.error)
                 self.errorRaised.emit(task.error)
                 if self._task_generation == self._generation:
@@ -299,14 +331,17 @@ class LiveController(QObject):
         if self._pending != Changes.nothing() and not self._timer.isActive():
             self.schedule()
 
-    def _publish(self, result):
-        for role, bounds in getattr(result, "bounds", {}).items():
+    def _publish(self, outcome: LiveOutcome):
+        for role, bounds in outcome.bounds.items():
             self._bounds[role] = bounds
+        result = outcome.result
         self.result = result
+        self.last_elapsed_ms = outcome.elapsed_ms
+        self.last_error = self.last_traceback = None
         counts = result.counts()
         self.statusChanged.emit(tr("已更新（{ms:.0f} 毫秒）：符合 {p}，不符合 {f}，不适用 {n}").format(
-            ms=getattr(result, "elapsed_ms", 0.0), p=counts["pass"], f=counts["fail"], n=counts["not_applicable"]))
-        self.resultReady.emit(result)
+            ms=outcome.elapsed_ms, p=counts["pass"], f=counts["fail"], n=counts["not_applicable"]))
+        self.resultReady.emit(result)  # the CheckResult itself: the dock needs nothing else
 
     @property
     def idle(self) -> bool:
