@@ -20,10 +20,10 @@ from qgis.core import QgsCoordinateReferenceSystem
 from ..core.common.errors import InputError
 from ..core.common.i18n import tr
 from ..core.common.paths import plugin_version
-from ..core.formats.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, gauss_kruger_zone, write_txt
-from ..core.geometry.projection import canonical_wkt, lonlat_bounds, transform_geometries
-from ..core.products.analyses import pbf_ledger
+from ..core.formats.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, choose_zone, write_txt
+from ..core.geometry.projection import canonical_wkt, crs_facts, lonlat_bounds, transform_geometries
 from ..core.products.check import CheckResult
+from ..core.products.pbf_ledger import pbf_ledger
 from .data_package import write_data_package
 from .docx_writer import write_document
 from .maps import export_maps
@@ -113,7 +113,9 @@ def _write_txt(result: CheckResult, unit_id: str, path: Path, organisation: str)
     text = ""
     if parcels:
         lon_min, _, lon_max, _ = lonlat_bounds(np.array(pieces, dtype=object), frame.overlay_wkt)
-        zone = gauss_kruger_zone((lon_min + lon_max) / 2.0)
+        # As exporttxt: the survey layer's own 3° zone when it has one, else the zone of the longitude.
+        choice = choose_zone(crs_facts(frame.overlay_wkt).epsg, (lon_min + lon_max) / 2.0)
+        zone = choice.zone
         target = canonical_wkt(f"EPSG:{cgcs2000_gk_epsg(zone)}")
         local = transform_geometries(np.array(pieces, dtype=object), frame.overlay_wkt, target)
         areas = frame.areas(np.array(pieces, dtype=object))
@@ -121,7 +123,8 @@ def _write_txt(result: CheckResult, unit_id: str, path: Path, organisation: str)
                              name=str(plan.project_table["name"].iat[p] or ""), use=plan.project_table["type"].iat[p],
                              class_code=plan.project_table["code_after"].iat[p], area_ha=float(a) / 10000.0)
                    for g, p, a in zip(local, parcels, areas)]
-        text = write_txt(records, TxtHeader(zone=zone, producer=organisation))
+        text = write_txt(records, TxtHeader(zone=zone, producer=organisation),
+                         prefix_zone=choice.layer_prefix if choice.from_layer else True)
     path.write_bytes(text.encode("gb18030"))
 
 

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from qgis.core import QgsProject, QgsVectorLayer
 
 import processing
-from land_consolidation.core.analysis.scheme import SchemeLayers
+from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.ingest.validate import ROLES
 from land_consolidation.core.products.check import run_check
 from land_consolidation.qgis_bridge.layer_io import read_layer
@@ -141,6 +141,10 @@ def test_txt_and_data_package(exported):
     text = (package / "子项目坐标.txt").read_bytes().decode("gb18030")
     projects = engine.indicators.project_areas
     assert text.count(",@") == int((projects["unit_id"] == "DY02").sum())
+    # The sample's survey is in EPSG:4549 (zone 40, eastings without the zone number): the file keeps both.
+    assert "带号=40" in text
+    points = [line.split(",") for line in text.splitlines() if line.startswith("J")]
+    assert points and all(600_000 < float(east) < 700_000 for *_, east in points)
     data = QgsVectorLayer(f"{package / '数据.gpkg'}|layername=GHDL", "g", "ogr")
     assert data.isValid() and data.featureCount() > 100
     assert data.styleManager() is not None and data.renderer().type() == "categorizedSymbol"

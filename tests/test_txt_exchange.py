@@ -47,7 +47,8 @@ def test_file_layout(exported):
     assert points[0].startswith("J1,1,") and points[4].startswith("J1,1,")  # outer ring closes on J1
     assert points[5].startswith("J5,2,") and points[9].startswith("J5,2,")  # the hole: ring 2, numbering goes on
     north, east = map(float, points[0].split(",")[2:])
-    assert east > 40_000_000 and north == pytest.approx(Y0, abs=200)  # Y carries the zone number
+    # The layer is in EPSG:4549 (zone 40, eastings without the zone number): the file keeps its convention.
+    assert (north, east) == (Y0 + 80.456, X0)  # J1 is the northwest corner, the layer's own coordinates
     # Outer rings clockwise, holes counter-clockwise, on the map.
     ring = [(float(p.split(",")[3]), float(p.split(",")[2])) for p in points[:5]]
     assert not shapely.LinearRing(ring).is_ccw
@@ -128,3 +129,105 @@ def test_files_in_utf16_gbk_and_utf8_decode_alike_and_binary_is_refused():
         assert decode_txt(data, "子项目.txt") == text
     with pytest.raises(InputError, match="子项目.txt.*不是可识别的文本"):
         decode_txt(bytes(range(256)) * 4, "子项目.txt")
+
+
+# ----------------------------------------------------------------------------- which zone the file is in
+
+# A parcel 144 km east of the 120°E meridian, at ~121.70°E: by longitude it would be in zone 41
+# (118.5°–121.5° is zone 40), but a planner whose layer is in zone 40 expects the file in zone 40.
+X1 = 664000.0
+EAST_OF_ZONE_40 = Polygon([(X1, Y0), (X1 + 100.123, Y0), (X1 + 100.123, Y0 + 80.456), (X1, Y0 + 80.456)])
+# Clockwise from the northwest corner, closing on J1: (X north, Y east) of the layer's own vertices.
+OWN_POINTS = [(1, Y0 + 80.456, X1), (2, Y0 + 80.456, X1 + 100.123), (3, Y0, X1 + 100.123), (4, Y0, X1),
+              (1, Y0 + 80.456, X1)]
+
+
+def export(source, tmp_path, name="x.txt", **parameters):
+    """Export ``source`` (added to the project); the file's header as a dict, its point lines, the log."""
+    from qgis.core import QgsProcessingFeedback, QgsProject
+
+    class Feedback(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.infos = []
+
+        def pushInfo(self, info):
+            self.infos.append(info)
+            super().pushInfo(info)
+
+    QgsProject.instance().addMapLayer(source)
+    path = tmp_path / name
+    feedback = Feedback()
+    processing.run("landconsolidation:exporttxt", {"INPUT": source.id(), "OUTPUT": str(path), **parameters},
+                   feedback=feedback)
+    lines = path.read_bytes().decode("gb18030").splitlines()
+    start = lines.index("[地块坐标]")
+    header = dict(line.split("=", 1) for line in lines[1:start])
+    return header, lines[start + 2:], feedback.infos, path
+
+
+def test_the_gk3_epsg_ranges_are_proj_s():
+    """EPSG:4513–4533 are zones 25–45 with the zone number on eastings, 4534–4554 the same zones without."""
+    from land_consolidation.core.formats.bubiao_txt import cgcs2000_gk3_zone_of_epsg, cgcs2000_gk_epsg
+    from land_consolidation.core.geometry.projection import crs_facts
+
+    for zone in range(25, 46):
+        prefixed, plain = 4513 + zone - 25, 4534 + zone - 25
+        assert crs_facts(f"EPSG:{prefixed}").name == f"CGCS2000 / 3-degree Gauss-Kruger zone {zone}"
+        assert crs_facts(f"EPSG:{plain}").name == f"CGCS2000 / 3-degree Gauss-Kruger CM {3 * zone}E"
+        assert cgcs2000_gk3_zone_of_epsg(prefixed) == (zone, True) and cgcs2000_gk3_zone_of_epsg(plain) == (zone, False)
+        assert cgcs2000_gk_epsg(zone, with_prefix=True) == prefixed and cgcs2000_gk_epsg(zone) == plain
+    for other in (None, 4490, 4512, 4555, 4502, 2385, 32651):  # geographic, 6° GK, Xian 80, UTM
+        assert cgcs2000_gk3_zone_of_epsg(other) is None
+
+
+def test_a_layer_in_zone_40_is_written_in_zone_40_with_its_own_coordinates(plugin_provider, tmp_path):
+    from land_consolidation.core.geometry.projection import lonlat_bounds
+
+    data = layer("XM", [EAST_OF_ZONE_40], [RECORDS[0]])
+    lon_min, _, lon_max, _ = lonlat_bounds(data.geoms, data.crs_wkt)
+    assert 121.69 < lon_min < lon_max < 121.71  # the premise: by longitude this parcel is in zone 41
+    header, points, log, path = export(memory_layer(data), tmp_path)
+    assert header["带号"] == "40" and header["几度分带"] == "3"
+    assert points[:5] == [f"J{n},1,{north:.3f},{east:.3f}" for n, north, east in OWN_POINTS]
+    assert "按图层坐标系 EPSG:4549 的 40 带输出。" in log
+    # The planner may still ask for the zone number on eastings: same zone, eastings + 40 000 000.
+    header, prefixed, _, _ = export(memory_layer(data), tmp_path, "prefixed.txt", ZONE_PREFIX=1)
+    assert header["带号"] == "40"
+    assert prefixed[:5] == [f"J{n},1,{north:.3f},{east + 40_000_000:.3f}" for n, north, east in OWN_POINTS]
+    # Both files read back to the layer's own polygon, in EPSG:4549.
+    for txt in (path, tmp_path / "prefixed.txt"):
+        result = processing.run("landconsolidation:importtxt", {"INPUT": str(txt),
+                                                               "OUTPUT": str(tmp_path / f"{txt.stem}.gpkg")})
+        back = shapely.from_wkt(read_rows(result["OUTPUT"])[0]["_geometry"].asWkt())
+        assert shapely.normalize(back).equals_exact(shapely.normalize(MultiPolygon([EAST_OF_ZONE_40])), tolerance=1e-9)
+
+
+def test_a_layer_in_zone_40_with_the_zone_number_keeps_it(plugin_provider, tmp_path):
+    """EPSG:4528 eastings carry the 40: the file's do too (unless the planner asks otherwise)."""
+    shifted = shapely.transform(EAST_OF_ZONE_40, lambda xy: xy + [40_000_000, 0])
+    data = layer("XM", [shifted], [RECORDS[0]], crs="EPSG:4528")
+    header, points, log, _ = export(memory_layer(data, "EPSG:4528"), tmp_path)
+    assert header["带号"] == "40"
+    assert points[:5] == [f"J{n},1,{north:.3f},{east + 40_000_000:.3f}" for n, north, east in OWN_POINTS]
+    assert "按图层坐标系 EPSG:4528 的 40 带输出。" in log
+    _, plain, _, _ = export(memory_layer(data, "EPSG:4528"), tmp_path, "plain.txt", ZONE_PREFIX=False)
+    assert plain[:5] == [f"J{n},1,{north:.3f},{east:.3f}" for n, north, east in OWN_POINTS]
+
+
+def test_a_geographic_layer_gets_the_zone_of_its_longitude(plugin_provider, tmp_path):
+    """EPSG:4490 at 121.70°E: zone 41 (121.5°–124.5°), eastings with the zone number as before."""
+    square = Polygon([(121.700, 29.950), (121.701, 29.950), (121.701, 29.951), (121.700, 29.951)])
+    data = layer("XM", [square], [RECORDS[0]], crs="EPSG:4490")
+    header, points, log, _ = export(memory_layer(data, "EPSG:4490"), tmp_path, ZONE_PREFIX=True)
+    assert header["带号"] == "41"
+    assert any(line.startswith("按数据经度选择 41 带") for line in log)
+    north, east = map(float, points[0].split(",")[2:])
+    # 1.3° west of 123°E at 29.95°N is about 1.3 × 96.5 km = 125.5 km west of the meridian (500 000),
+    # and 29.95°N is about 3 316 km north of the equator.
+    assert 41_370_000 < east < 41_380_000 and 3_310_000 < north < 3_320_000
+    _, default, _, _ = export(memory_layer(data, "EPSG:4490"), tmp_path, "default.txt")
+    _, plain, _, _ = export(memory_layer(data, "EPSG:4490"), tmp_path, "plain.txt", ZONE_PREFIX=0)
+    assert default[:5] == points[:5]  # the default for other CRSs is the former checkbox's: with the number
+    assert [line.rsplit(",", 1)[1] for line in plain[:5]] == [
+        f"{float(line.rsplit(',', 1)[1]) - 41_000_000:.3f}" for line in points[:5]]

@@ -15,7 +15,7 @@ Layout written (and read)::
     转换参数=,,,,,,
     [地块坐标]
     界址点数,地块面积(公顷),地块编号,地块名称,面,图幅号,地块用途,地类编码,@
-    J1,1,X(北),Y(东，带号+坐标)
+    J1,1,X(北),Y(东，带号+坐标或不带带号)
     …
     J1,1,…                       ← each ring closes on its first point, with its number
 
@@ -74,10 +74,6 @@ def gauss_kruger_zone(longitude: float, zone_width: int = 3) -> int:
     return int(np.floor(longitude / 6.0)) + 1
 
 
-def central_meridian(zone: int, zone_width: int = 3) -> float:
-    return zone * 3.0 if zone_width == 3 else zone * 6.0 - 3.0
-
-
 def cgcs2000_gk_epsg(zone: int, zone_width: int = 3, with_prefix: bool = False) -> int:
     """EPSG code of CGCS2000 / Gauss–Krüger for a zone (3°: zones 25–45; 6°: 13–23)."""
     if zone_width == 3:
@@ -102,6 +98,24 @@ def cgcs2000_gk3_zone_of_epsg(epsg: int | None) -> tuple[int, bool] | None:
     if 4534 <= epsg <= 4554:
         return epsg - 4534 + 25, False
     return None
+
+
+@dataclass(frozen=True)
+class ZoneChoice:
+    """The 3° zone a file is written in, and why."""
+
+    zone: int
+    layer_prefix: bool  # the layer's convention: eastings with the zone number (only meaningful from_layer)
+    from_layer: bool  # True: the layer's own CGCS2000 3° GK zone; False: chosen by the data's longitude
+
+
+def choose_zone(epsg: int | None, mid_longitude: float) -> ZoneChoice:
+    """A layer in a CGCS2000 3° Gauss–Krüger CRS keeps its zone (and its coordinates); any other CRS
+    gets the zone of the data's mean longitude."""
+    own = cgcs2000_gk3_zone_of_epsg(epsg)
+    if own is not None:
+        return ZoneChoice(zone=own[0], layer_prefix=own[1], from_layer=True)
+    return ZoneChoice(zone=gauss_kruger_zone(mid_longitude), layer_prefix=True, from_layer=False)
 
 
 def _oriented(polygon: Polygon) -> Polygon:
