@@ -9,6 +9,8 @@ overlay into SQL replaces this module, not the engine.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Collection, Iterable, Protocol
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -20,8 +22,23 @@ from ..core.common.i18n import tr
 from ..core.geometry.projection import canonical_wkt
 from ..core.ingest.layerdata import LayerData
 
+if TYPE_CHECKING:
+    from qgis.core import QgsVectorLayer
 
-def _plain(value):
+
+class _Named(Protocol):
+    """A field as ``field_map`` reads it: ``QgsField``, or ``_Name`` for a GDAL field name."""
+
+    def name(self) -> str: ...
+
+
+class _Feedback(Protocol):
+    """What ``read_features`` asks of its feedback: a ``QgsFeedback`` or the panel's own."""
+
+    def isCanceled(self) -> bool: ...
+
+
+def _plain(value: Any) -> Any:
     """A QVariant-free Python value (NULL → None, dates → ISO text)."""
     if value is None or isinstance(value, (str, int, float)):
         return value
@@ -36,7 +53,7 @@ def _plain(value):
     return value
 
 
-def field_map(fields, wanted) -> dict:
+def field_map(fields: Iterable[_Named], wanted: Iterable[str]) -> dict[str, str]:
     """Requested name → actual field name, case-insensitively; missing names are left out."""
     actual = {f.name().upper(): f.name() for f in fields}
     return {name: actual[name.upper()] for name in wanted if name.upper() in actual}
@@ -50,8 +67,9 @@ def _to_shapely_wkb(geometry: QgsGeometry) -> bytes | None:
     return bytes(geometry.asWkb())
 
 
-def read_features(source, name: str, fields=(), request: QgsFeatureRequest | None = None, crs=None,
-                  feedback=None, source_text: str = "", layer_fields=None) -> LayerData:
+def read_features(source: Any, name: str, fields: Collection[str] = (), request: QgsFeatureRequest | None = None,
+                  crs: QgsCoordinateReferenceSystem | None = None, feedback: _Feedback | None = None,
+                  source_text: str = "", layer_fields: Any = None) -> LayerData:
     """Read a QGIS feature source (layer, Processing source) into ``LayerData``.
 
     ``crs`` overrides the source's CRS (Processing sources know theirs as ``sourceCrs()``);
@@ -65,12 +83,13 @@ def read_features(source, name: str, fields=(), request: QgsFeatureRequest | Non
     request.setSubsetOfAttributes(list(mapping.values()), all_fields)
     if crs is None:
         crs = source.sourceCrs() if hasattr(source, "sourceCrs") else source.crs()
-    wkbs, fids, rows = [], [], []
+    wkbs: list[bytes | None] = []
+    fids: list[int] = []
+    rows: list[list[Any]] = []
     indexes = [all_fields.indexOf(actual) for actual in mapping.values()]
     for count, feature in enumerate(source.getFeatures(request)):
-        if feedback is not None and count % 2000 == 0:
-            if feedback.isCanceled():  # never hand on a half-read layer as if it were whole
-                raise Cancelled(tr("已取消。"))
+        if feedback is not None and count % 2000 == 0 and feedback.isCanceled():
+            raise Cancelled(tr("已取消。"))  # never hand on a half-read layer as if it were whole
         wkbs.append(_to_shapely_wkb(feature.geometry()))
         fids.append(feature.id())
         attributes = feature.attributes()
@@ -84,7 +103,7 @@ def read_features(source, name: str, fields=(), request: QgsFeatureRequest | Non
                      source=source_text, available_fields=tuple(available))
 
 
-def crs_wkt_of(crs) -> str:
+def crs_wkt_of(crs: QgsCoordinateReferenceSystem) -> str:
     """The pyproj WKT of a ``QgsCoordinateReferenceSystem`` (by authority id when it has one)."""
     authid = crs.authid()
     return canonical_wkt(authid if authid else crs.toWkt(_PREFERRED_WKT))
@@ -95,7 +114,7 @@ _PREFERRED_WKT = (Qgis.CrsWktVariant.Preferred if Qgis.QGIS_VERSION_INT >= 33600
                   else QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED)
 
 
-def to_qgs_geometry(geom, multi: bool = False) -> QgsGeometry:
+def to_qgs_geometry(geom: shapely.Geometry, multi: bool = False) -> QgsGeometry:
     """A ``QgsGeometry`` from a shapely geometry (by WKB; works on 3.22 and later)."""
     geometry = QgsGeometry()
     geometry.fromWkb(QByteArray(shapely.to_wkb(geom)))
@@ -111,7 +130,8 @@ def _two_d(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def read_layer(layer, name: str, fields=(), feedback=None) -> LayerData:
+def read_layer(layer: QgsVectorLayer, name: str, fields: Collection[str] = (),
+               feedback: _Feedback | None = None) -> LayerData:
     """Read a ``QgsVectorLayer``: straight from the GeoPackage through GDAL's Arrow interface when
     the layer is a whole, unedited GeoPackage table (300,000 parcels in well under a second),
     else feature by feature through QGIS (edit buffers, filters, other providers)."""
@@ -121,7 +141,7 @@ def read_layer(layer, name: str, fields=(), feedback=None) -> LayerData:
     return read_features(layer, name, fields, crs=layer.crs(), feedback=feedback, source_text=layer.source())
 
 
-def _read_geopackage_arrow(layer, name: str, fields) -> LayerData | None:
+def _read_geopackage_arrow(layer: QgsVectorLayer, name: str, fields: Collection[str]) -> LayerData | None:
     try:
         from osgeo import gdal, ogr
         from qgis.core import QgsProviderRegistry
@@ -147,7 +167,7 @@ def _read_geopackage_arrow(layer, name: str, fields) -> LayerData | None:
     table.SetIgnoredFields([n for n in available if n not in mapping.values()])
     geometry_column = table.GetGeometryColumn() or "wkb_geometry"
     fid_column = table.GetFIDColumn() or "OGC_FID"
-    chunks = {}
+    chunks: dict[str, list[np.ndarray]] = {}
     for batch in table.GetArrowStreamAsNumPy():
         for key, values in batch.items():
             chunks.setdefault(key, []).append(values)
@@ -163,14 +183,14 @@ def _read_geopackage_arrow(layer, name: str, fields) -> LayerData | None:
 
 
 class _Name:
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self._name = name
 
-    def name(self):
+    def name(self) -> str:
         return self._name
 
 
-def _arrow_values(values) -> np.ndarray:
+def _arrow_values(values: np.ndarray) -> np.ndarray:
     """Arrow column → values: bytes decoded as UTF-8, masked (NULL) entries → None (vectorised)."""
     mask = np.ma.getmaskarray(values)
     data = np.ma.getdata(values)
@@ -182,7 +202,7 @@ def _arrow_values(values) -> np.ndarray:
     return out
 
 
-def save_default_style(layer, name: str, description: str) -> str:
+def save_default_style(layer: QgsVectorLayer, name: str, description: str) -> str:
     """Store the layer's style in its GeoPackage as the default; the error text, empty on success.
 
     QGIS 3.44 deprecates ``saveStyleToDatabase`` for ``saveStyleToDatabaseV2`` (which returns the

@@ -6,6 +6,8 @@ purple outline, units a bold red dashed outline, 子项目 coloured by their 5+X
 
 from __future__ import annotations
 
+from typing import Any, Iterable, Mapping
+
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsEditorWidgetSetup,
@@ -75,7 +77,7 @@ def set_aliases(layer: QgsVectorLayer) -> None:
             layer.setFieldAlias(index, tr(alias))
 
 
-def value_map(layer: QgsVectorLayer, field: str, entries) -> None:
+def value_map(layer: QgsVectorLayer, field: str, entries: Iterable[tuple[str, Any]]) -> None:
     """A drop-down of (label, value) pairs, in order."""
     index = layer.fields().indexOf(field)
     if index >= 0:
@@ -150,7 +152,7 @@ def style_townships(layer: QgsVectorLayer) -> None:
     set_aliases(layer)
 
 
-def apply_role_styles(layers: dict, ruleset: Ruleset, classes: LandClasses) -> None:
+def apply_role_styles(layers: Mapping[str, QgsVectorLayer | None], ruleset: Ruleset, classes: LandClasses) -> None:
     """Style each role's layer the plugin's way (role → QgsVectorLayer)."""
     appliers = {"landuse": lambda lyr: style_landuse(lyr, classes), "units": style_units,
                 "projects": lambda lyr: style_projects(lyr, ruleset, classes), "pbf": lambda lyr: style_pbf(lyr, False),

@@ -5,6 +5,15 @@ come from Qt translation files in ``resources/i18n``. Outside Qt (pure engine
 tests) the text is returned unchanged.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import os
+
+    from qgis.PyQt.QtCore import QTranslator
+
 CONTEXT = "LandConsolidation"
 
 try:  # Qt is present inside QGIS; the engine must also run without it.
@@ -39,7 +48,7 @@ def interface_locale() -> str:
     return name
 
 
-def install_translator(i18n_dir):
+def install_translator(i18n_dir: str | os.PathLike[str]) -> QTranslator | None:
     """Load the plugin's translation for the interface language; None when the source language fits."""
     from pathlib import Path
 

@@ -7,9 +7,7 @@ from pathlib import Path
 PLUGIN_DIR = Path(__file__).resolve().parents[2]
 RESOURCES_DIR = PLUGIN_DIR / "resources"
 ICONS_DIR = RESOURCES_DIR / "icons"
-STYLES_DIR = RESOURCES_DIR / "styles"
 I18N_DIR = RESOURCES_DIR / "i18n"
-SAMPLE_GPKG = RESOURCES_DIR / "sample" / "sample_pianqu.gpkg"
 
 
 def icon_path(name: str = "icon.svg") -> str:
@@ -17,7 +15,7 @@ def icon_path(name: str = "icon.svg") -> str:
 
 
 @lru_cache(maxsize=1)
-def plugin_metadata() -> dict:
+def plugin_metadata() -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(PLUGIN_DIR / "metadata.txt", encoding="utf-8")
     return dict(parser["general"])

@@ -27,5 +27,11 @@ class Progress:
         if self._report is not None:
             self._report(percent, text)
 
+    def scaled(self, start: float, stop: float) -> Progress:
+        """The same progress for one stage, its 0–100 mapped onto ``start``–``stop``."""
+        report = self._report
+        return Progress(report=None if report is None else (
+            lambda percent, text: report(start + (stop - start) * percent / 100.0, text)), cancelled=self._cancelled)
+
 
 SILENT = Progress()

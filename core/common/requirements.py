@@ -67,9 +67,9 @@ REQUIRED = (
 )
 
 
-def missing(purpose: str = "engine") -> list:
+def missing(purpose: str = "engine") -> list[tuple[str, str]]:
     """(module, pip name) of requirements for ``purpose`` ('engine' or 'export') that are absent or unusable."""
-    absent = []
+    absent: list[tuple[str, str]] = []
     for requirement in REQUIRED:
         if requirement.needed_for != purpose and not (purpose == "export" and requirement.needed_for == "engine"):
             continue
@@ -107,7 +107,7 @@ def geos_mismatch() -> str:
 
 
 @lru_cache(maxsize=1)
-def _geos_loaded_by_host() -> tuple | None:
+def _geos_loaded_by_host() -> tuple[int, int] | None:
     """(major, minor) of the GEOS in the process's global symbol scope (QGIS's), None if there is none.
 
     Only Linux binds a library's symbols to the first copy loaded; Windows DLLs and macOS's two-level

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import shapely
 
 from . import projection
 from .projection import lonlat_bounds, transform_geometries
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SQUARE_METRES_PER_MU", "SQUARE_METRES_PER_HECTARE", "WorkingFrame", "ellipsoidal_areas",
            "lonlat_bounds", "to_hectares", "to_mu", "transform_geometries"]
@@ -30,12 +34,15 @@ SQUARE_METRES_PER_HECTARE = 10000.0
 # the same frame, whichever caller (panel, algorithm, exporter) builds it.
 _CENTRE_STEP_DEGREES = 0.05
 
+# An area or areas in m²: a number, a numpy array or a pandas column; the result is of the same kind.
+_Area = TypeVar("_Area", float, "np.ndarray", "pd.Series")
 
-def to_mu(square_metres):
+
+def to_mu(square_metres: _Area) -> _Area:
     return square_metres / SQUARE_METRES_PER_MU
 
 
-def to_hectares(square_metres):
+def to_hectares(square_metres: _Area) -> _Area:
     return square_metres / SQUARE_METRES_PER_HECTARE
 
 
@@ -58,7 +65,7 @@ class WorkingFrame:
     metres_per_unit: float  # approximate, for converting tolerances only
 
     @classmethod
-    def for_data(cls, crs_input, bounds_lonlat: tuple[float, float, float, float]) -> "WorkingFrame":
+    def for_data(cls, crs_input: str, bounds_lonlat: tuple[float, float, float, float]) -> "WorkingFrame":
         """Build the frame on ``crs_input`` (the land-use layer's CRS), centred on ``bounds_lonlat``."""
         source = projection.crs_facts(crs_input)
         if source.datum_name is None:

@@ -23,12 +23,17 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache, wraps
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     import pyproj
+    from typing_extensions import ParamSpec
+
+    _P = ParamSpec("_P")
 
 _T = TypeVar("_T")
 _marker = threading.local()
@@ -73,7 +78,8 @@ def _plain_error(error: BaseException) -> BaseException:
     return RuntimeError(f"{type(error).__name__}: {error}")
 
 
-def _run_on_projection_thread(function, args, kwargs):
+def _run_on_projection_thread(function: Callable[..., Any], args: tuple[Any, ...],
+                              kwargs: dict[str, Any]) -> tuple[bool, Any]:
     try:
         return True, function(*args, **kwargs)
     except BaseException as error:  # noqa: BLE001 - every failure goes back to the caller, cleaned
@@ -82,12 +88,12 @@ def _run_on_projection_thread(function, args, kwargs):
     return False, failure
 
 
-def on_projection_thread(function: Callable[..., _T]) -> Callable[..., _T]:
+def on_projection_thread(function: Callable[_P, _T]) -> Callable[_P, _T]:
     """Run ``function`` on the projection thread and wait for its result (exceptions re-raised, as
     plain copies). On the projection thread itself the call runs inline."""
 
     @wraps(function)
-    def call(*args, **kwargs):
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
         if is_projection_thread():
             return function(*args, **kwargs)
         ok, value = _get_executor().submit(_run_on_projection_thread, function, args, kwargs).result()
@@ -134,7 +140,7 @@ def _require_projection_thread() -> None:
 _data_dir_checked = False
 
 
-def _pyproj():
+def _pyproj() -> ModuleType:
     """pyproj, imported on the projection thread and pointed at PROJ's data once."""
     global _data_dir_checked
     import warnings
@@ -150,7 +156,7 @@ def _pyproj():
     return pyproj
 
 
-def _point_at_proj_data(pyproj) -> None:
+def _point_at_proj_data(pyproj: ModuleType) -> None:
     """In a --system-site-packages venv pyproj looks for proj.db under sys.prefix; the system's
     data sit under sys.base_prefix."""
     import os
@@ -221,7 +227,7 @@ def crs_facts(user_input: str) -> CrsFacts:
     crs = _crs(str(user_input))
     geodetic = crs.geodetic_crs
     if crs.is_geographic:
-        unit = math.pi / 180.0 * crs.ellipsoid.semi_major_metre
+        unit = math.pi / 180.0 * crs.ellipsoid.semi_major_metre  # type: ignore[union-attr]  # geographic: has one
     else:
         unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
     return CrsFacts(wkt=crs.to_wkt(), name=crs.name, epsg=crs.to_epsg(min_confidence=70),
