@@ -24,8 +24,8 @@ from qgis.core import (
 from qgis.PyQt.QtXml import QDomDocument
 
 from ..core.common.i18n import tr
-from ..core.products.analyses import ADJUSTED_IN, ADJUSTED_OUT
 from ..core.products.check import CheckResult
+from ..core.products.pbf_ledger import ADJUSTED_IN, ADJUSTED_OUT
 from ..qgis_bridge import styles
 from ..qgis_bridge.fields import make_fields
 from ..qgis_bridge.layer_io import crs_wkt_of, to_qgs_geometry

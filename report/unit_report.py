@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..core.common.i18n import tr
 from ..core.geometry.measure import to_hectares, to_mu
-from ..core.products.analyses import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
 from ..core.products.check import CheckResult
+from ..core.products.pbf_ledger import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
 from ..core.products.tables import (
     LEVEL_CLASS,
     LEVEL_GROUP,
@@ -25,7 +25,7 @@ from ..core.products.tables import (
     land_use_structure,
     transitions_long,
 )
-from ..core.rules.evaluate import FAIL, NOT_APPLICABLE, PASS, verdict_text
+from ..core.rules.evaluate import FAIL, NOT_APPLICABLE, PASS, share, verdict_text
 
 CHAPTERS = ("概况", "现状分析", "整治目标与指标", "整治任务与子项目", "永久基本农田布局优化", "三线协调与合规性分析",
             "投资估算与实施时序", "附表与附图")
@@ -123,13 +123,13 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
 
     area = row["area_m2"]
     farm_b, farm_a = row["farmland_before_m2"], row["farmland_after_m2"]
-    gain = (farm_a - farm_b) / farm_b * 100 if farm_b > 0 else 0.0
+    gain = share(farm_a - farm_b, farm_b)  # None (not applicable) without 耕地, as the rule says
     cons_b, cons_a = row["construction_before_m2"], row["construction_after_m2"]
     pbf_b, pbf_a, pbf_out, pbf_in = row["pbf_before_m2"], row["pbf_after_m2"], row["pbf_out_m2"], row["pbf_in_m2"]
     failed = [f for f in findings if f.status == FAIL]
     investment = float(projects["investment"].sum()) if len(projects) else 0.0
     years = sorted({int(y) for y in pd.concat([projects["start"], projects["end"]]).dropna()}) if len(projects) else []
-    rule = next((r for r in result.ruleset.rules if r.metric == "contiguous_pbf"), None)
+    rule = next(iter(result.ruleset.rules_of("contiguous_pbf")), None)
     patch_before = patch_after = None
     if rule is not None:
         gap, kinds = rule.param("gap_tolerance_m"), rule.param("patch_classes")
@@ -174,9 +174,11 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
     add(c)
 
     c = chapter("整治目标与指标")
-    c.blocks.append(tr("整治后耕地 {after} 亩，较现状净增 {net} 亩，为原有耕地的 {gain}%；建设用地由 {cb} 亩调整为 {ca} 亩；"
+    gain_text = (tr("现状无耕地，不计新增比例") if gain is None
+                 else tr("为原有耕地的 {gain}%").format(gain=_fmt(gain)))
+    c.blocks.append(tr("整治后耕地 {after} 亩，较现状净增 {net} 亩，{gain}；建设用地由 {cb} 亩调整为 {ca} 亩；"
                        "永久基本农田调出 {out} 亩、调入 {inn} 亩，整治后 {pa} 亩。").format(
-        after=_fmt(to_mu(farm_a)), net=_fmt(to_mu(farm_a - farm_b)), gain=_fmt(gain), cb=_fmt(to_mu(cons_b)),
+        after=_fmt(to_mu(farm_a)), net=_fmt(to_mu(farm_a - farm_b)), gain=gain_text, cb=_fmt(to_mu(cons_b)),
         ca=_fmt(to_mu(cons_a)), out=_fmt(to_mu(pbf_out)), inn=_fmt(to_mu(pbf_in)), pa=_fmt(to_mu(pbf_a))))
     indicator_table = _indicator_table(findings, result)
     c.blocks.append(indicator_table)

@@ -6,7 +6,7 @@ import time
 import pytest
 from qgis.core import QgsApplication
 
-from land_consolidation.core.analysis.scheme import SchemeLayers
+from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.ingest.validate import ROLES
 from land_consolidation.core.products.check import run_check
 from land_consolidation.qgis_bridge.layer_io import read_features

@@ -9,9 +9,10 @@ unless the project gives KCXS. All areas are ellipsoidal.
 import pytest
 
 from builders import cell, dltb_record, geodesic_area, layer, rect, reproject
-from land_consolidation.core.analysis.scheme import SchemeLayers, flows
+from land_consolidation.core.analysis.pieces import flows
 from land_consolidation.core.common.errors import DataError
 from land_consolidation.core.geometry.measure import ellipsoidal_areas, to_mu
+from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.products.check import run_check
 
 TOWN = "330281101"

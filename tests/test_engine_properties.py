@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builders import X0, Y0, dltb_record, geodesic_area, layer
-from land_consolidation.core.analysis.scheme import SchemeLayers, flows
+from land_consolidation.core.analysis.pieces import flows
+from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.products.check import run_check
 
 CODES = ["0101", "0102", "0103", "0201", "0301", "0404", "0601", "0702", "1006", "1104"]
@@ -89,7 +90,7 @@ def test_pieces_partition_the_unit_and_booking_matches_a_direct_computation(seed
 @given(st.integers(min_value=1, max_value=40),
        st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)), max_size=80))
 def test_connected_components_match_a_breadth_first_search(n, edges):
-    from land_consolidation.core.analysis.indicators import connected_components
+    from land_consolidation.core.geometry.overlay import connected_components
 
     a = np.array([i % n for i, _ in edges], dtype=np.int64)
     b = np.array([j % n for _, j in edges], dtype=np.int64)

@@ -6,7 +6,7 @@ import pytest
 import test_rules_ningbo as grid
 from builders import X0, Y0
 from land_consolidation.core.analysis.live import Changes, LiveScheme
-from land_consolidation.core.analysis.scheme import SchemeLayers
+from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.products.check import run_check
 
 

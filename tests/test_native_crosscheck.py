@@ -11,7 +11,7 @@ import pytest
 from qgis.core import QgsDistanceArea, QgsProject, QgsVectorLayer
 
 import processing
-from land_consolidation.core.analysis.scheme import SchemeLayers
+from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.ingest.validate import ROLES
 from land_consolidation.core.products.check import run_check
 from land_consolidation.core.rules.landclasses import load_land_classes

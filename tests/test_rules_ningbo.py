@@ -19,8 +19,8 @@ import shapely
 import shapely.affinity
 
 from builders import cell, dltb_record, geodesic_area, layer, rect
-from land_consolidation.core.analysis.scheme import SchemeLayers
 from land_consolidation.core.geometry.measure import SQUARE_METRES_PER_MU
+from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.products.check import run_check
 
 S = 200.0
@@ -333,7 +333,7 @@ def test_failing_pbf_quality(failing):
 
 def test_contiguity_gap_tolerance_and_classes():
     """Two PBF blocks 8 m apart are one patch (tolerance 10 m); 12 m apart they are two."""
-    from land_consolidation.core.analysis.indicators import find_patches
+    from land_consolidation.core.analysis.patches import find_patches
 
     classes = [{"name": "千亩方", "min_mu": 1000}, {"name": "百亩方", "min_mu": 100}]
     left = R(0, 0, 1, 1)
@@ -350,7 +350,7 @@ def test_contiguity_gap_tolerance_and_classes():
 @pytest.mark.parametrize("area_mu, name", [(99.996, "百亩方"), (99.994, "")])
 def test_a_patch_is_named_as_its_figure_reads(area_mu, name):
     """99.996 亩 reads 100.00 亩 and passes ≥ 100: it is named 百亩方 too; 99.994 reads 99.99."""
-    from land_consolidation.core.analysis.indicators import find_patches
+    from land_consolidation.core.analysis.patches import find_patches
 
     classes = [{"name": "百亩方", "min_mu": 100}]
     block = R(0, 0, 1, 1)

@@ -6,9 +6,10 @@ import copy
 import pytest
 import yaml
 
+from land_consolidation.core.analysis.indicators import UNIT_COLUMNS
 from land_consolidation.core.common.errors import RulesetError
-from land_consolidation.core.rules.evaluate import METRIC_FUNCTIONS
-from land_consolidation.core.rules.ruleset import DEFAULT_RULESET_FILE, METRICS, load_ruleset
+from land_consolidation.core.rules import registry
+from land_consolidation.core.rules.ruleset import DEFAULT_RULESET_FILE, load_ruleset
 
 RULE_IDS = ("farmland_adjustment_share", "pbf_adjustment_share", "farmland_net_gain", "pbf_net_gain",
             "udb_expansion_factor", "eco_redline_construction", "pbf_control_line_overlap", "contiguous_pbf",
@@ -37,8 +38,22 @@ def test_builtin_ruleset_has_every_rule_with_its_clause():
     assert len(ruleset.project_types) == 6  # 5+X
 
 
-def test_every_metric_has_an_implementation():
-    assert set(METRICS) == set(METRIC_FUNCTIONS)
+def test_every_rule_has_a_declared_metric_reading_known_columns():
+    metrics = registry.metrics()
+    for rule in load_ruleset().rules:
+        metric = metrics[rule.metric]
+        assert rule.scope in metric.scopes and callable(metric.function)
+        assert set(metric.columns) <= set(UNIT_COLUMNS), rule.id
+        assert {limit.id for limit in rule.limits} == set(metric.limits), rule.id
+
+
+def test_second_limits_are_data_with_their_comparison_and_decimals():
+    ruleset = load_ruleset()
+    total = ruleset.rule("scattered_parcels").limit("total_share")
+    assert (total.comparison, total.threshold, total.unit, total.decimals) == ("<=", 10.0, "%", 2)
+    area = ruleset.rule("udb_expansion_factor").limit("boundary_area")
+    assert (area.comparison, area.threshold, area.decimals) == ("<=", "baseline", 2)
+    assert ruleset.rule("pbf_quality_not_lower").limit("steep_area").comparison == "=="
 
 
 def test_a_variant_changes_the_threshold(tmp_path):
@@ -63,6 +78,14 @@ def test_a_variant_changes_the_threshold(tmp_path):
     (lambda d: d["rules"][9]["params"].update(colour="red"), "scattered_parcels", "params.colour"),
     (lambda d: d["rules"].append(copy.deepcopy(d["rules"][0])), "farmland_adjustment_share", "id"),
     (lambda d: d["rules"][4].update(threshold="adjusted_out"), "udb_expansion_factor", "threshold"),
+    (lambda d: d["rules"][0].update(thresold=4), "farmland_adjustment_share", "thresold"),
+    (lambda d: d["rules"][9].pop("limits"), "scattered_parcels", "limits"),
+    (lambda d: d["rules"][9]["limits"][0].update(comparison="≤"), "scattered_parcels", "limits[0].comparison"),
+    (lambda d: d["rules"][9]["limits"][0].update(id="share"), "scattered_parcels", "limits[0].id"),
+    (lambda d: d["rules"][9]["limits"][0].update(decimals=12), "scattered_parcels", "limits[0].decimals"),
+    (lambda d: d["rules"][4]["limits"][0].update(threshold="adjusted_out"), "udb_expansion_factor",
+     "limits[0].threshold"),
+    (lambda d: d["rules"][0].update(decimals="two"), "farmland_adjustment_share", "decimals"),
 ])
 def test_malformed_ruleset_names_file_rule_and_field(tmp_path, mutate, rule, field):
     data = _raw()

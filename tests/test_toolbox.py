@@ -94,7 +94,7 @@ def test_land_use_flow_plan_against_baseline(plugin_provider, passing_layers, tm
 
 def test_land_use_flow_between_two_surveys(plugin_provider, tmp_path):
     """Survey B changes r2c0 (0404 → 0101, KCXS 0.05) and r1c2 (0702 → 0103): flows by hand, whole area."""
-    from land_consolidation.core.analysis.scheme import SchemeLayers
+    from land_consolidation.core.ingest.layers import SchemeLayers
 
     keys = sorted(grid.RECORDS)
     records_b = {k: dict(grid.RECORDS[k]) for k in keys}
@@ -134,7 +134,7 @@ def test_a_clipped_multipart_piece_does_not_join_distant_patches():
     import numpy as np
     import shapely
 
-    from land_consolidation.core.analysis.indicators import find_patches
+    from land_consolidation.core.analysis.patches import find_patches
 
     left, right = shapely.box(0, 0, 100, 100), shapely.box(500, 0, 600, 100)
     pieces = np.array([shapely.MultiPolygon([left, right]), shapely.box(105, 0, 200, 100)], dtype=object)
@@ -193,7 +193,7 @@ def test_potential_survey_finds_each_kind(plugin_provider, tmp_path):
     """A 5 × 5 field of 100 m 0101 cells with, by hand: a 0404 cell (recovery), a 20 m × 20 m
     0702 plot in the middle of the fields (village reclaim, and an enclave), a 0601 cell outside
     the urban boundary (industry), and a 1 亩 耕地 scrap across a 30 m road (fragment)."""
-    from land_consolidation.core.analysis.scheme import SchemeLayers
+    from land_consolidation.core.ingest.layers import SchemeLayers
 
     S = 100.0
     cells, records = [], []

@@ -6,8 +6,8 @@ import shapely
 from shapely.geometry import LineString, Polygon
 
 from builders import cell, dltb_record, geodesic_area, layer, rect
-from land_consolidation.core.analysis.scheme import SchemeLayers
 from land_consolidation.core.common.errors import DataError, InputError
+from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.products.check import run_check
 
 TOWN = "330281101"

@@ -6,6 +6,7 @@ the same engine as ``checkunits``; this module only shows them.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from qgis.core import (
@@ -27,7 +28,7 @@ from qgis.PyQt.QtWidgets import QTreeWidgetItem, QWidget
 from ..core.common.errors import LandConsolidationError
 from ..core.common.i18n import tr
 from ..core.geometry.measure import to_mu
-from ..core.rules.evaluate import FAIL, NOT_APPLICABLE, PASS
+from ..core.rules.evaluate import COMPARE_TEXT, FAIL, NOT_APPLICABLE, PASS, share
 from ..core.rules.landclasses import load_land_classes
 from ..qgis_bridge.layer_io import to_qgs_geometry
 from .layer_roles import guess_roles
@@ -35,6 +36,7 @@ from .live_controller import LiveController
 from .sketch_tool import SketchTool
 
 FORM_CLASS, _ = uic.loadUiType(str(Path(__file__).with_name("dock.ui")))
+logger = logging.getLogger(__name__)
 
 PROJECT_SCOPE = "land_consolidation"
 ROLE_WIDGETS = {"units": "unitsLayer", "projects": "projectsLayer", "pbf_plan": "pbfPlanLayer",
@@ -44,7 +46,6 @@ REQUIRED_ROLES = ("units", "landuse")
 STATUS_LOOK = {PASS: ("✓ 符合", "#1a7f37", "#e6f4ea"), FAIL: ("✗ 不符合", "#c62828", "#fdecea"),
                NOT_APPLICABLE: ("– 不适用", "#6e6e6e", "#f2f2f2")}
 SCHEME_VIEW = ""
-COMPARE = {"<=": "≤", "<": "<", ">=": "≥", ">": ">", "==": "="}
 
 
 class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
@@ -61,6 +62,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
         self.editing_unit = None
         self.sketch_tool = None
         self._previous_tool = None
+        self._watched_units = None  # the unit layer whose edits tell which unit is being edited
         self._setup_widgets()
         self.controller.statusChanged.connect(self.statusLabel.setText)
         self.controller.resultReady.connect(self.show_result)
@@ -128,6 +130,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
             self.controller.configure(self.roles(), self.unitIdField.currentField() or "DYBH",
                                       self.rulesetFile.filePath())
         except LandConsolidationError as error:
+            logger.warning("面板未能启动实时核算：%s", error)
             self.statusLabel.setText("⚠ " + str(error))
             return False
         self._fill_sketch_options()
@@ -137,7 +140,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
 
     def _watch_units(self, units):
         """Follow which unit is being edited, on one layer at a time (applying twice must not connect twice)."""
-        previous = getattr(self, "_watched_units", None)
+        previous = self._watched_units
         if previous is not None:
             for signal in (previous.geometryChanged, previous.featureAdded):
                 try:
@@ -247,19 +250,20 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
     def _requirement_text(finding, rule):
         if finding.threshold is None:
             return "—"
-        return f"{COMPARE[rule.comparison]} {finding.threshold:,.{rule.decimals}f} {finding.unit}".strip()
+        return f"{COMPARE_TEXT[rule.comparison]} {finding.threshold:,.{rule.decimals}f} {finding.unit}".strip()
 
     def _render_summary(self, unit_id):
         indicators = self.result.indicators
         row = indicators.per_unit.loc[unit_id] if unit_id else indicators.scheme
         before, after = row["farmland_before_m2"], row["farmland_after_m2"]
-        share = (after - before) / before * 100 if before > 0 else 0.0
-        self.farmlandValue.setText(tr("现状 {b:,.2f} 亩 → 规划 {a:,.2f} 亩（净增 {n:+,.2f} 亩，{s:+.2f}%）").format(
-            b=to_mu(before), a=to_mu(after), n=to_mu(after - before), s=share))
+        gain = share(after - before, before)  # the rule's own definition: not applicable without 耕地
+        self.farmlandValue.setText(tr("现状 {b:,.2f} 亩 → 规划 {a:,.2f} 亩（净增 {n:+,.2f} 亩，{s}）").format(
+            b=to_mu(before), a=to_mu(after), n=to_mu(after - before),
+            s=tr("现状无耕地，不计比例") if gain is None else f"{gain:+.2f}%"))
         out, inn = row["pbf_out_m2"], row["pbf_in_m2"]
         self.pbfValue.setText(tr("调出 {o:,.2f} 亩，调入 {i:,.2f} 亩，净 {n:+,.2f} 亩").format(
             o=to_mu(out), i=to_mu(inn), n=to_mu(inn - out)))
-        rule = next((r for r in self.result.ruleset.rules if r.metric == "contiguous_pbf"), None)
+        rule = next(iter(self.result.ruleset.rules_of("contiguous_pbf")), None)
         if rule is not None:
             patches = indicators.patches("pbf_plan", rule.param("gap_tolerance_m"), rule.param("patch_classes"),
                                          unit_id=unit_id or None)

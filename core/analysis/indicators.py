@@ -14,10 +14,13 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from ..geometry.measure import to_mu
 from ..geometry.overlay import SLIVER_AREA_M2, polygonal, robust
+from ..ingest.baseline import Baseline
+from ..ingest.plan import Plan
 from ..rules.ruleset import Ruleset
-from .scheme import Baseline, Pieces, Plan, flows
+from .cache import AnalysisCache
+from .patches import Patches, find_patches
+from .pieces import Pieces, flows
 
 UNIT_COLUMNS = (
     "area_m2", "farmland_before_m2", "farmland_after_m2", "farmland_lost_m2", "farmland_gained_m2",
@@ -25,106 +28,6 @@ UNIT_COLUMNS = (
     "eco_construction_new_m2", "pbf_before_m2", "pbf_after_m2", "pbf_out_m2", "pbf_in_m2",
     "pbf_plan_in_eco_m2", "pbf_plan_in_udb_plan_m2", "pbf_plan_conflict_m2", "outside_landuse_m2",
 )
-
-
-@dataclass
-class Patches:
-    """Contiguous patches: one row per patch (area, member pieces) and the patch outlines."""
-
-    table: pd.DataFrame  # patch, area_m2, area_mu, class_name
-    parts: np.ndarray  # the single polygons the patches are made of
-    part_patch: np.ndarray  # patch of each part
-    piece_patch: np.ndarray  # patch of each input piece
-    _outlines: np.ndarray | None = None
-
-    @property
-    def geoms(self) -> np.ndarray:
-        """Patch outlines (computed on first use: the live check needs only the areas)."""
-        if self._outlines is None:
-            self._outlines = np.array([shapely.union_all(self.parts[self.part_patch == k])
-                                       for k in range(len(self.table))], dtype=object)
-        return self._outlines
-
-    @property
-    def largest_m2(self) -> float:
-        return float(self.table["area_m2"].max()) if len(self.table) else 0.0
-
-    def summary(self) -> dict:
-        areas = self.table["area_m2"].to_numpy() if len(self.table) else np.zeros(0)
-        return {"count": int(len(areas)), "largest_m2": float(areas.max()) if len(areas) else 0.0,
-                "mean_m2": float(areas.mean()) if len(areas) else 0.0, "total_m2": float(areas.sum())}
-
-
-def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: list) -> Patches:
-    """Group polygons closer than ``gap_m`` into patches; classes are [{name, min_mu}] largest first.
-
-    Multi-part inputs are split first: two parts of one clipped piece may lie far apart and
-    must not join their patches. ``piece_patch`` gives each input the patch of its largest part.
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    areas = np.asarray(areas, dtype=float)
-    if len(geoms) == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return Patches(pd.DataFrame({"patch": [], "area_m2": [], "area_mu": [], "class_name": []}),
-                       np.empty(0, dtype=object), empty, empty.copy())
-    parts, owner = shapely.get_parts(geoms, return_index=True)
-    plane = shapely.area(parts)
-    plane_total = np.bincount(owner, weights=plane, minlength=len(geoms))
-    part_areas = np.where(plane_total[owner] > 0, areas[owner] * plane / np.where(plane_total[owner] > 0,
-                                                                                  plane_total[owner], 1.0), 0.0)
-    # Two polygons belong together when their gap is below the tolerance: connected
-    # components of the "dwithin" graph (no buffering).
-    tree = STRtree(parts)
-    a, b = tree.query(parts, predicate="dwithin", distance=gap_m)
-    _, patch = np.unique(connected_components(len(parts), a, b), return_inverse=True)
-    patch_area = np.bincount(patch, weights=part_areas)
-    order = np.argsort(-patch_area, kind="stable")  # patch 0 is the largest
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    patch = rank[patch]
-    patch_area = patch_area[order]
-    names = [patch_class(round(to_mu(a), 2), classes) for a in patch_area]  # named as the figure reads
-    table = pd.DataFrame({"patch": np.arange(len(order)), "area_m2": patch_area, "area_mu": to_mu(patch_area),
-                          "class_name": names})
-    largest_part = np.full(len(geoms), -1)
-    best = np.full(len(geoms), -1.0)
-    for k, (o, size) in enumerate(zip(owner, plane)):
-        if size > best[o]:
-            best[o], largest_part[o] = size, k
-    return Patches(table=table, parts=parts, part_patch=patch, piece_patch=patch[largest_part])
-
-
-def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Component label (the smallest member index) of each of ``n`` nodes joined by edges a–b.
-
-    Vectorised label propagation with pointer jumping: a few numpy passes instead of a
-    Python union-find over hundreds of thousands of pairs.
-    """
-    labels = np.arange(n)
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    keep = a != b
-    a, b = a[keep], b[keep]
-    while True:
-        smaller = np.minimum(labels[a], labels[b])
-        updated = labels.copy()
-        np.minimum.at(updated, a, smaller)
-        np.minimum.at(updated, b, smaller)
-        while True:  # pointer jumping: every node points at its label's label
-            jumped = updated[updated]
-            if np.array_equal(jumped, updated):
-                break
-            updated = jumped
-        if np.array_equal(updated, labels):
-            return labels
-        labels = updated
-
-
-def patch_class(area_mu: float, classes: list) -> str:
-    for entry in sorted(classes, key=lambda e: -e["min_mu"]):
-        if area_mu >= entry["min_mu"]:
-            return entry["name"]
-    return ""
 
 
 @dataclass
@@ -137,6 +40,7 @@ class Indicators:
     per_unit: pd.DataFrame
     per_township: pd.DataFrame
     project_areas: pd.DataFrame  # unit_id, project, project_id, type, area_m2 (in the unit), whole_area_m2, geom
+    type_areas: pd.DataFrame  # unit_id, type, area_m2, geom: each 子项目 type's land in each unit, counted once
     udb: dict
     _patches: dict = field(default_factory=dict)
 
@@ -148,33 +52,37 @@ class Indicators:
         """Contiguous patches of baseline ('pbf') or planned ('pbf_plan') PBF inside the units."""
         key = (which, float(gap_m), unit_id)
         if key not in self._patches:
-            t = self.pieces.table
-            mask = t["in_" + which].to_numpy(dtype=bool, copy=True)  # a view would write into the table
-            if unit_id is not None:
-                mask &= t["unit_id"].to_numpy() == unit_id
+            mask = self.patch_mask(which, unit_id)
             metric = self.pieces.metric_geoms(self.baseline.frame)[mask]
-            self._patches[key] = find_patches(metric, t["area_m2"].to_numpy()[mask], gap_m, list(classes))
+            areas = self.pieces.table["area_m2"].to_numpy()[mask]
+            self._patches[key] = find_patches(metric, areas, gap_m, list(classes))
         return self._patches[key]
 
-    def piece_mask(self, **conditions) -> np.ndarray:
+    def patch_mask(self, which: str = "pbf_plan", unit_id=None) -> np.ndarray:
+        """The pieces ``patches`` groups: in baseline ('pbf') or planned ('pbf_plan') PBF, in one unit or all."""
         t = self.pieces.table
-        mask = np.ones(len(t), dtype=bool)
-        for column, value in conditions.items():
-            mask &= t[column].to_numpy() == value
+        mask = t["in_" + which].to_numpy(dtype=bool, copy=True)  # a view would write into the table
+        if unit_id is not None:
+            mask &= t["unit_id"].to_numpy() == unit_id
         return mask
 
-
-def compute_indicators(baseline: Baseline, plan: Plan, pieces: Pieces, ruleset: Ruleset) -> Indicators:
+def compute_indicators(baseline: Baseline, plan: Plan, pieces: Pieces, ruleset: Ruleset,
+                       cache: AnalysisCache | None = None) -> Indicators:
+    """The group-bys over ``pieces``; ``cache`` carries what an earlier computation of the same plan
+    layers already knows (the live engine's), a fresh one otherwise."""
+    cache = cache or AnalysisCache()
     classes = baseline.classes
     t = pieces.table
     flow = flows(pieces, classes.deduction_class)
     for column in ("unit_id", "township", "in_eco", "project"):
         flow[column] = t[column].to_numpy()[flow["piece"].to_numpy()]
     per_unit = _per_unit(baseline, plan, pieces, flow)
-    per_township = _per_township(baseline, plan, pieces, flow)
-    project_areas = _project_areas(baseline, plan)
+    per_township = _per_township(baseline, plan, pieces, flow, cache.township_pbf.valid_for(plan.pbf_plan))
+    project_areas = _project_areas(baseline, plan, cache.project_areas.valid_for(plan.project_parts))
     return Indicators(baseline=baseline, plan=plan, ruleset=ruleset, pieces=pieces, flows=flow, per_unit=per_unit,
-                      per_township=per_township, project_areas=project_areas, udb=_cached_udb(baseline, plan, ruleset))
+                      per_township=per_township, project_areas=project_areas,
+                      type_areas=_type_areas(baseline, project_areas),
+                      udb=_cached_udb(baseline, plan, ruleset, cache.udb.valid_for(plan.udb_plan, ruleset)))
 
 
 def _class_flags(codes: np.ndarray, predicate) -> np.ndarray:
@@ -238,7 +146,7 @@ def _per_unit(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame
     return frame
 
 
-def _per_township(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame) -> pd.DataFrame:
+def _per_township(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame, known: dict) -> pd.DataFrame:
     """Townships the units touch: their whole 耕地 and PBF, and what the scheme adjusts there."""
     classes = baseline.classes
     t = pieces.table
@@ -249,9 +157,9 @@ def _per_township(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataF
     pbf_out_units = t[t["in_pbf"] & ~t["in_pbf_plan"]].groupby("township")["area_m2"].sum()
     rows = []
     for code in touched:
-        if code not in plan.township_pbf_cache:
-            plan.township_pbf_cache[code] = township_pbf(baseline, plan, code)
-        pbf_total, pbf_out = plan.township_pbf_cache[code]
+        if code not in known:
+            known[code] = township_pbf(baseline, plan, code)
+        pbf_total, pbf_out = known[code]
         rows.append({
             "township": code,
             "name": baseline.township_names.get(code, ""),
@@ -281,14 +189,13 @@ def township_pbf(baseline: Baseline, plan: Plan, code: str) -> tuple[float, floa
 PROJECT_AREA_COLUMNS = ["unit_id", "project", "area_m2", "whole_area_m2", "project_id", "type", "geom"]
 
 
-def _project_areas(baseline: Baseline, plan: Plan) -> pd.DataFrame:
+def _project_areas(baseline: Baseline, plan: Plan, cache: dict) -> pd.DataFrame:
     """Each 子项目's area in each unit, measured on the project as drawn (not on what is left of it
     where another project of the same class overlaps), and its whole area (a parcel's size limit
     applies to the parcel, whichever units it crosses); ``geom`` is the part inside the unit.
-    Units whose outline is unchanged keep their rows from the plan's cache (live edits)."""
+    Units whose outline is unchanged keep their rows from ``cache`` (live edits)."""
     if plan.projects is None or len(plan.project_table) == 0 or len(plan.unit_ids) == 0:
         return pd.DataFrame(columns=PROJECT_AREA_COLUMNS)
-    cache = plan.project_area_cache
     outlines = shapely.to_wkb(plan.units.geoms)
     stale = [k for k, (unit_id, wkb) in enumerate(zip(plan.unit_ids, outlines))
              if unit_id not in cache or cache[unit_id][0] != wkb]
@@ -331,18 +238,39 @@ def _project_areas_in(baseline: Baseline, plan: Plan, positions: np.ndarray) -> 
     return frame[PROJECT_AREA_COLUMNS]
 
 
-def _cached_udb(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> dict:
-    if not plan.udb_cache:
-        plan.udb_cache.update(_udb_figures(baseline, plan, ruleset))
-    return dict(plan.udb_cache)
+def _type_areas(baseline: Baseline, project_areas: pd.DataFrame) -> pd.DataFrame:
+    """Each 子项目 type's land in each unit: the union of that type's projects there, so two projects
+    of one type drawn over each other count their overlap once (area rules over types use these)."""
+    rows = []
+    for (unit_id, kind), group in project_areas.groupby(["unit_id", "type"], sort=True):
+        geoms = np.asarray(group["geom"], dtype=object)
+        geom = geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
+        rows.append({"unit_id": unit_id, "type": kind, "geom": geom})
+    if not rows:
+        return pd.DataFrame(columns=["unit_id", "type", "area_m2", "geom"])
+    table = pd.DataFrame(rows)
+    table["area_m2"] = baseline.frame.areas(np.asarray(table["geom"], dtype=object))
+    return table[["unit_id", "type", "area_m2", "geom"]]
+
+
+def type_area(ind: Indicators, unit_id: str, kind: str) -> float:
+    """The land (m²) of 子项目 type ``kind`` in unit ``unit_id``, each piece once."""
+    t = ind.type_areas
+    chosen = t[(t["unit_id"] == unit_id) & (t["type"] == kind)]
+    return float(chosen["area_m2"].sum())
+
+
+def _cached_udb(baseline: Baseline, plan: Plan, ruleset: Ruleset, known: dict) -> dict:
+    if not known:
+        known.update(_udb_figures(baseline, plan, ruleset))
+    return dict(known)
 
 
 def _udb_figures(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> dict:
     """城镇开发边界 areas (whole layers) and 现状城镇建设用地 (三调 class areas)."""
     urban_codes = ()
-    for rule in ruleset.rules:
-        if rule.metric == "udb_expansion_factor":
-            urban_codes = tuple(str(c) for c in rule.param("urban_czcsxm", ()))
+    for rule in ruleset.rules_of("udb_expansion_factor"):
+        urban_codes = tuple(str(c) for c in rule.param("urban_czcsxm", ()))
     table = baseline.parcel_table
     urban = np.isin(table["czcsxm"].to_numpy().astype(str), urban_codes)
     return {

@@ -22,21 +22,15 @@ import shapely
 from ..common.i18n import tr
 from ..common.progress import SILENT, Progress
 from ..geometry.overlay import SLIVER_AREA_M2, polygonal, robust
+from ..ingest.baseline import Baseline, build_baseline
+from ..ingest.layers import SchemeLayers
+from ..ingest.plan import Plan, build_plan
 from ..products.check import CheckResult
 from ..rules.evaluate import evaluate
 from ..rules.ruleset import Ruleset, load_ruleset
+from .cache import AnalysisCache
 from .indicators import compute_indicators
-from .scheme import (
-    Baseline,
-    Pieces,
-    Plan,
-    SchemeLayers,
-    book_areas,
-    build_baseline,
-    build_pieces,
-    build_plan,
-    overlay_areas,
-)
+from .pieces import Pieces, book_areas, build_pieces, overlay_areas
 
 
 @dataclass
@@ -83,6 +77,7 @@ class LiveScheme:
     plan: Plan | None = None
     layers: SchemeLayers | None = None
     _pieces: dict = field(default_factory=dict)  # unit id -> _UnitCache
+    cache: AnalysisCache = field(default_factory=AnalysisCache)  # the indicators' memos
     rebuilt_units: int = 0  # how many units the last update overlaid again (for tests and the benchmark)
 
     @classmethod
@@ -108,23 +103,22 @@ class LiveScheme:
             pbf_plan=merged.pbf_plan if (first or changes.pbf_plan is not None) else None,
             udb_plan=merged.udb_plan if (first or changes.udb_plan is not None) else None), self.baseline, self.ruleset,
             changed_units=None if first else self._changed_unit_ids(merged.units))
-        if previous is not None:
-            if changes.projects is None:  # reuse indexes of layers that did not change
+        if previous is not None:  # layers that did not change keep their index (and so their memos)
+            if changes.projects is None:
                 plan.project_parts, plan.project_table, plan.projects = (previous.project_parts,
                                                                          previous.project_table, previous.projects)
-                plan.project_area_cache = previous.project_area_cache
             if changes.pbf_plan is None:
                 plan.pbf_plan = previous.pbf_plan
-                plan.township_pbf_cache = previous.township_pbf_cache
-            else:
-                plan.township_pbf_cache = self._surviving_township_cache(previous, changes.pbf_plan, merged)
+            else:  # townships the edit did not reach keep their whole-township figures
+                touched = self._touched_townships(changes.pbf_plan, merged)
+                self.cache.township_pbf.carry_over(lambda code: touched is not None and code not in touched,
+                                                   plan.pbf_plan)
             if changes.udb_plan is None:
-                plan.udb_plan = previous.udb_plan
-                plan.udb_cache = previous.udb_cache
+                plan.udb_plan, plan.udb_plan_labels = previous.udb_plan, previous.udb_plan_labels
         progress.step(20, tr("叠加分析"))
         pieces, cache, rebuilt = self._pieces_for(plan, merged, changes)
         progress.step(70, tr("统计指标"))
-        indicators = compute_indicators(self.baseline, plan, pieces, self.ruleset)
+        indicators = compute_indicators(self.baseline, plan, pieces, self.ruleset, self.cache)
         findings = evaluate(indicators)
         progress.step(100, "")
         # Commit only a finished update: a cancelled one leaves the previous state intact, so the
@@ -235,11 +229,12 @@ class LiveScheme:
         book_areas(pieces.table, self.baseline, plan)
         return _UnitCache(wkb=wkb, bounds=tuple(shapely.bounds(geom)), pieces=pieces)
 
-    def _surviving_township_cache(self, previous: Plan, boxes: list, merged: SchemeLayers) -> dict:
+    def _touched_townships(self, boxes: list, merged: SchemeLayers) -> set | None:
+        """Townships whose area meets the changed boxes (None: the change has no known area)."""
         if not boxes:
-            return {}
+            return None
         frame = self.baseline.frame
         crs = merged.pbf_plan.crs_wkt if merged.pbf_plan is not None else frame.overlay_wkt
         dirty = frame.ingest(np.array([shapely.box(*b) for b in boxes], dtype=object), crs)
-        return {code: value for code, value in previous.township_pbf_cache.items()
-                if not shapely.intersects(self.baseline.township_geometry(code), dirty).any()}
+        return {code for code in self.cache.township_pbf.values
+                if shapely.intersects(self.baseline.township_geometry(code), dirty).any()}

@@ -48,9 +48,6 @@ class LayerData:
         return cls(name=name, geoms=geoms, attrs=attrs, fids=np.asarray(fids), crs_wkt=canonical_wkt(crs),
                    source=source)
 
-    def has_field(self, name: str) -> bool:
-        return name in self.attrs.columns
-
     def column(self, name: str, default=None) -> pd.Series:
         if name in self.attrs.columns:
             return self.attrs[name]

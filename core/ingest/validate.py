@@ -52,9 +52,6 @@ ROLES = {
     "townships": Role("townships", translatable("乡镇行政区"), required=("XZQDM",), optional=("XZQMC",)),
 }
 
-LANDUSE_NUMERIC = ("TBMJ", "KCXS", "KCMJ", "TBDLMJ", "GDDB")
-
-
 @dataclass
 class Report:
     """Warnings collected while preparing the inputs (shown to the planner, never silent)."""

@@ -22,15 +22,12 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from ..analysis.indicators import find_patches
+from ..analysis.analysis import Analysis
+from ..analysis.patches import find_patches
 from ..common.i18n import tr, translatable
 from ..common.progress import SILENT, Progress
 from ..geometry.measure import SQUARE_METRES_PER_MU, to_mu
-from ..geometry.overlay import PartIndex
-from ..ingest import validate as v
-from ..ingest.layerdata import LayerData
-from ..rules.landclasses import ADJUSTABLE_SUFFIX, LandClasses, base_code
-from .analyses import UnitAreas, _parts, frame_for
+from ..rules.landclasses import ADJUSTABLE_SUFFIX, base_code
 
 KIND_RECOVERY = translatable("耕地恢复")
 KIND_VILLAGE = translatable("村庄建设用地复垦")
@@ -64,20 +61,15 @@ class Candidates:
     geoms: np.ndarray  # overlay CRS
 
 
-def survey_potential(landuse: LayerData, classes: LandClasses, units: LayerData | None = None,
-                     unit_id_field: str = "DYBH", udb: LayerData | None = None, pbf: LayerData | None = None,
-                     parameters: PotentialParameters | None = None, progress: Progress = SILENT) -> Candidates:
+def survey_potential(analysis: Analysis, parameters: PotentialParameters | None = None,
+                     progress: Progress = SILENT) -> Candidates:
+    """Candidates among the analysis's parcels (each parcel's land inside each unit, or in the whole area)."""
     p = parameters or PotentialParameters()
-    report = v.Report()
-    frame = frame_for(landuse)
-    checked = v.polygons(landuse, v.ROLES["landuse"], report)
-    v.require_fields(checked, v.ROLES["landuse"])
-    codes_all = v.codes(checked, "DLBM").to_numpy()
-    czcs_all = v.codes(checked, "CZCSXM").to_numpy()
-    geoms_all = frame.ingest(checked.geoms, checked.crs_wkt)
-    unit_areas = UnitAreas.of(units, unit_id_field, frame, report)
-    source, unit_ids, pieces = unit_areas.attribute(geoms_all, frame, keep_outside=unit_areas.index is None)
-    codes, czcs = codes_all[source], czcs_all[source]
+    classes = analysis.baseline.classes
+    frame = analysis.baseline.frame
+    parcels = parcel_pieces(analysis)
+    pieces, codes, unit_ids = parcels.geoms, parcels.codes, parcels.unit_ids
+    czcs = analysis.baseline.parcel_table["czcsxm"].to_numpy()[parcels.parcel]
     metric = frame.metric(pieces)
     areas = shapely.area(metric)
     farmland = np.array([classes.is_farmland(c) for c in codes], dtype=bool)
@@ -129,14 +121,8 @@ def survey_potential(landuse: LayerData, classes: LandClasses, units: LayerData 
     # 低效工业用地: small industrial clusters outside the urban boundary.
     progress.step(50, tr("低效工业用地潜力"))
     industry = np.array([base_code(c) == "0601" for c in codes], dtype=bool)
-    if udb is not None and len(udb) and industry.any():
-        udb_index = PartIndex.build(_parts(udb, "udb", frame, report))
-        inside = np.zeros(len(pieces), dtype=bool)
-        hits = udb_index.tree.query(pieces[industry], predicate="intersects")
-        overlap = frame.areas(shapely.intersection(pieces[industry][hits[0]], udb_index.geoms[hits[1]]))
-        share = np.bincount(hits[0], weights=overlap, minlength=int(industry.sum())) / areas[industry]
-        inside[np.flatnonzero(industry)] = share > 0.5
-        industry &= ~inside
+    if analysis.baseline.udb is not None:
+        industry &= ~(parcels.udb_share > 0.5)
     for members in _clusters(metric, np.flatnonzero(industry), p.cluster_gap_m):
         size = to_mu(areas[members].sum())
         if size <= p.industry_max_mu:
@@ -145,9 +131,8 @@ def survey_potential(landuse: LayerData, classes: LandClasses, units: LayerData 
 
     # 碎片化耕地: farmland patches below a size; near PBF they could join it.
     progress.step(70, tr("碎片化耕地"))
-    pbf_tree = None
-    if pbf is not None and len(pbf):
-        pbf_tree = STRtree(frame.metric(_parts(pbf, "pbf", frame, report)))
+    pbf = analysis.baseline.pbf.geoms
+    pbf_tree = STRtree(frame.metric(pbf)) if len(pbf) else None
     farm_idx = np.flatnonzero(farmland)
     if len(farm_idx):
         patches = find_patches(metric[farm_idx], areas[farm_idx], 0.0, [])
@@ -182,6 +167,43 @@ def survey_potential(landuse: LayerData, classes: LandClasses, units: LayerData 
     table = pd.DataFrame(out_rows, columns=["kind", "subtype", "unit_id", "dlbm", "area_m2", "area_mu", "parcels",
                                             "reason"])
     return Candidates(table=table, geoms=np.asarray(out_geoms, dtype=object))
+
+
+@dataclass
+class ParcelPieces:
+    """Each parcel's land inside each unit: the analysis's pieces grouped by (unit, parcel)."""
+
+    geoms: np.ndarray  # overlay CRS
+    parcel: np.ndarray
+    codes: np.ndarray
+    unit_ids: np.ndarray  # '' for the whole-area scope
+    udb_share: np.ndarray  # share of the land inside the current 城镇开发边界
+
+
+def parcel_pieces(analysis: Analysis) -> ParcelPieces:
+    t = analysis.pieces.table
+    on_parcel = t["parcel"].to_numpy() >= 0
+    chosen = t[on_parcel]
+    keys = chosen.groupby(["parcel", "unit"], sort=True).indices  # in survey order, as the parcels are
+    area = chosen["area_m2"].to_numpy()
+    in_udb = chosen["in_udb"].to_numpy(dtype=bool)
+    geoms = analysis.pieces.geoms[on_parcel]
+    baseline = analysis.baseline
+    parcel = np.array([k[0] for k in keys], dtype=np.int64)
+    unit = np.array([k[1] for k in keys], dtype=np.int64)
+    members = list(keys.values())
+    total = np.array([area[m].sum() for m in members])
+    whole = baseline.whole_areas(parcel) if len(parcel) else np.zeros(0)
+    # A parcel wholly inside its unit is its own geometry; only parcels a unit boundary cuts are unioned.
+    entire = np.abs(total - whole) <= 1e-9 * np.maximum(whole, 1.0)
+    out = np.empty(len(members), dtype=object)
+    for k, m in enumerate(members):
+        out[k] = baseline.landuse.geoms[parcel[k]] if entire[k] else (
+            geoms[m[0]] if len(m) == 1 else shapely.union_all(geoms[m]))
+    share = np.array([area[m][in_udb[m]].sum() for m in members]) / np.where(total > 0, total, 1.0)
+    ids = np.array([analysis.unit_label(str(u)) for u in analysis.plan.unit_ids[unit]], dtype=object)
+    return ParcelPieces(geoms=out, parcel=parcel, codes=baseline.parcel_table["code"].to_numpy()[parcel],
+                        unit_ids=ids, udb_share=share)
 
 
 def _nearest_distance(tree, geom):

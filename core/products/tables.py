@@ -3,7 +3,6 @@
 - 土地利用结构调整表 (``land_use_structure``): before/after/change by 三调 class, first-level
   group and 农用地/建设用地/未利用地, per unit and for the scheme; 田坎 (1203, the KCXS
   deduction) is its own row, as in 三调 statistics.
-- 地类流向表 (``transition_matrix``): before class × after class, 亩.
 
 Areas stay in m² in the frames; the callers format 亩/公顷.
 """
@@ -81,17 +80,6 @@ def _structure_for(flow: pd.DataFrame, classes: LandClasses, scope_id: str) -> p
     table.insert(0, "scope_id", scope_id)
     table.insert(0, "scope", "scheme" if scope_id == SCHEME_SCOPE_ID else "unit")
     return table
-
-
-def transition_matrix(flow: pd.DataFrame, unit_id: str | None = None) -> pd.DataFrame:
-    """地类流向矩阵 in m²: rows = class before, columns = class after (all units when ``unit_id`` is None)."""
-    rows = flow if unit_id is None else flow[flow["unit_id"] == unit_id]
-    if rows.empty:
-        return pd.DataFrame()
-    matrix = rows.pivot_table(index="from", columns="to", values="m2", aggfunc="sum", fill_value=0.0)
-    order_rows = sorted(matrix.index, key=_class_order)
-    order_cols = sorted(matrix.columns, key=_class_order)
-    return matrix.loc[order_rows, order_cols]
 
 
 def transitions_long(flow: pd.DataFrame, classes: LandClasses, changed_only: bool = False) -> pd.DataFrame:

@@ -63,9 +63,6 @@ class LandClasses:
     def group_code(self, code: str) -> str:
         return base_code(code)[:2] if self.is_known(code) else ""
 
-    def group_name(self, code: str) -> str:
-        return self.groups.get(self.group_code(code), UNKNOWN)
-
     def three_way(self, code: str) -> str:
         base = base_code(code)
         if base not in self.names:

@@ -1,10 +1,12 @@
-"""Rulesets: policy thresholds as data (``rules/*.yaml``), loaded and validated here.
+"""Rulesets: policy thresholds as data (``rules/*.yaml``), loaded and validated against a schema.
 
-A malformed file is refused with a message that names the file, the rule and the
-field. The engine knows *metrics* (how a value is computed); a rule binds a
-metric to a scope, a comparison, a threshold and the clause it comes from, so a
-jurisdiction can change thresholds, add a second rule on the same metric, or
-drop a rule, without touching code.
+A malformed file is refused with a message that names the file, the rule and the field. The
+engine knows *metrics* (how a value is computed; ``registry``); a rule binds a metric to a
+scope, its limits (a comparison, a threshold, a unit and the decimals it is judged at — the
+rule's own, and any second limit under ``limits:``) and the clause it comes from, so a
+jurisdiction can change thresholds, add a second rule on the same metric, or drop a rule,
+without touching code. The schema is ``RULESET_FIELDS`` / ``RULE_FIELDS`` / ``LIMIT_FIELDS``,
+completed by each metric's declared scopes, parameters, threshold keywords and limits.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import yaml
 
 from ..common.errors import RulesetError
 from ..common.i18n import tr
+from . import registry
 from .landclasses import RULES_DIR
+from .registry import NUMBER
 
 DEFAULT_RULESET_FILE = RULES_DIR / "ningbo_2022.yaml"
 
@@ -26,42 +30,15 @@ SCOPES = ("unit", "township", "scheme")
 
 
 @dataclass(frozen=True)
-class MetricSpec:
-    """What a metric accepts: scopes, symbolic thresholds and typed parameters."""
+class Limit:
+    """One limit of a rule: the value ``comparison`` threshold, judged at ``decimals`` as printed."""
 
-    scopes: tuple
-    threshold_keywords: tuple = ()
-    params: dict = field(default_factory=dict)  # name -> (type or tuple of types)
-
-
-_NUMBER = (int, float)
-
-METRICS = {
-    "farmland_adjustment_share": MetricSpec(scopes=("township",)),
-    "pbf_adjustment_share": MetricSpec(scopes=("township",)),
-    "farmland_net_gain": MetricSpec(scopes=("scheme", "unit"), params={"per_unit_rows": bool}),
-    "pbf_net_gain": MetricSpec(scopes=("scheme", "unit")),
-    "udb_expansion_factor": MetricSpec(scopes=("scheme",), threshold_keywords=("baseline",),
-                                       params={"urban_czcsxm": list}),
-    "eco_redline_construction": MetricSpec(scopes=("unit", "scheme")),
-    "pbf_control_line_overlap": MetricSpec(scopes=("scheme", "unit")),
-    "contiguous_pbf": MetricSpec(scopes=("scheme", "unit"),
-                                 params={"gap_tolerance_m": _NUMBER, "patch_classes": list}),
-    "construction_land_not_increased": MetricSpec(scopes=("scheme", "unit")),
-    "scattered_parcels": MetricSpec(scopes=("unit",), params={
-        "project_type": str, "redevelopment_type": str, "max_total_share_percent": _NUMBER}),
-    "eco_industry_share": MetricSpec(scopes=("unit",), params={"industry_type": str, "restoration_type": str}),
-    "pbf_quality_not_lower": MetricSpec(scopes=("scheme",), threshold_keywords=("adjusted_out",),
-                                        params={"forbidden_slope_classes": list}),
-}
-
-_REQUIRED_PARAMS = {
-    "contiguous_pbf": ("gap_tolerance_m", "patch_classes"),
-    "udb_expansion_factor": ("urban_czcsxm",),
-    "scattered_parcels": ("project_type", "redevelopment_type", "max_total_share_percent"),
-    "eco_industry_share": ("industry_type", "restoration_type"),
-    "pbf_quality_not_lower": ("forbidden_slope_classes",),
-}
+    id: str
+    title_zh: str
+    comparison: str
+    threshold: object  # a number, or a keyword of the metric (e.g. "baseline")
+    unit: str
+    decimals: int = 2
 
 
 @dataclass(frozen=True)
@@ -78,9 +55,22 @@ class Rule:
     decimals: int = 2
     quote: str = ""
     params: dict = field(default_factory=dict)
+    limits: tuple = ()  # second limits (Limit), by id
 
     def param(self, name, default=None):
         return self.params.get(name, default)
+
+    @property
+    def primary(self) -> Limit:
+        """The rule's own limit (its value against its threshold)."""
+        return Limit(id="", title_zh=self.title_zh, comparison=self.comparison, threshold=self.threshold,
+                     unit=self.unit, decimals=self.decimals)
+
+    def limit(self, limit_id: str) -> Limit:
+        for entry in self.limits:
+            if entry.id == limit_id:
+                return entry
+        raise KeyError(limit_id)
 
 
 @dataclass(frozen=True)
@@ -112,6 +102,10 @@ class Ruleset:
                 return rule
         raise KeyError(rule_id)
 
+    def rules_of(self, metric: str) -> tuple:
+        """The rules computed by ``metric`` (a ruleset may bind one metric to several rules)."""
+        return tuple(rule for rule in self.rules if rule.metric == metric)
+
 
 def load_ruleset(path: str | Path | None = None) -> Ruleset:
     """Load and validate a ruleset file (the built-in Ningbo 2022 one when ``path`` is empty)."""
@@ -127,6 +121,41 @@ def load_ruleset(path: str | Path | None = None) -> Ruleset:
     return parse_ruleset(data, str(path), hashlib.sha256(raw_bytes).hexdigest())
 
 
+# ----------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One key of a mapping in the file: its type(s), whether it must be there, and its allowed values."""
+
+    types: tuple
+    required: bool = False
+    choices: tuple = ()
+
+
+def _spec(types, required: bool = False, choices: tuple = ()) -> FieldSpec:
+    return FieldSpec(types if isinstance(types, tuple) else (types,), required, choices)
+
+
+RULESET_FIELDS = {
+    "id": _spec((str, int), required=True), "version": _spec((str, int, float)),
+    "title": _spec(dict, required=True), "source": _spec(str), "project_types": _spec(dict),
+    "data": _spec(dict), "rules": _spec(list, required=True),
+}
+RULE_FIELDS = {
+    "id": _spec(str, required=True), "metric": _spec(str), "clause": _spec(str, required=True),
+    "quote": _spec(str), "title": _spec(dict, required=True), "scope": _spec(str, required=True, choices=SCOPES),
+    "comparison": _spec(str, required=True, choices=COMPARISONS), "threshold": _spec((int, float, str), required=True),
+    "unit": _spec(str, required=True), "decimals": _spec(int), "params": _spec(dict), "limits": _spec(list),
+}
+LIMIT_FIELDS = {
+    "id": _spec(str, required=True), "title": _spec(dict), "comparison": _spec(str, required=True, choices=COMPARISONS),
+    "threshold": _spec((int, float, str), required=True), "unit": _spec(str, required=True), "decimals": _spec(int),
+}
+DATA_FIELDS = {"project_overlap_tolerance_m2": _spec((int, float))}
+_TYPE_NAMES = {str: "文字", int: "整数", float: "数值", dict: "键值映射", list: "列表", bool: "true/false"}
+
+
 def parse_ruleset(data, path: str = "<内存>", sha256: str = "") -> Ruleset:
     def fail(rule_id: str, field_name: str, problem: str):
         raise RulesetError(tr("规则集文件 {file}：规则 {rule} 的字段 {field} {problem}").format(
@@ -134,29 +163,29 @@ def parse_ruleset(data, path: str = "<内存>", sha256: str = "") -> Ruleset:
 
     if not isinstance(data, dict):
         fail("", "(根)", tr("应为键值映射"))
-    for key in ("id", "title", "rules"):
-        if key not in data:
-            fail("", key, tr("缺失"))
+    _check_fields(data, RULESET_FIELDS, "", "", fail)
     title = data["title"]
-    if not isinstance(title, dict) or "zh" not in title:
+    if "zh" not in title:
         fail("", "title", tr("应含 zh 与 en 两种文字"))
     project_types = data.get("project_types") or {}
-    if not isinstance(project_types, dict) or not all(isinstance(v, list) for v in project_types.values()):
+    if not all(isinstance(v, list) for v in project_types.values()):
         fail("", "project_types", tr("应为“任务: [子项目类型, …]”的映射"))
-    if not isinstance(data["rules"], list) or not data["rules"]:
+    if not data["rules"]:
         fail("", "rules", tr("应为非空列表"))
 
     rules = []
     seen = set()
+    known = registry.metrics()
     for position, item in enumerate(data["rules"], start=1):
         rule_id = item.get("id") if isinstance(item, dict) else None
         label = str(rule_id) if rule_id else tr("第{n}条").format(n=position)
         if not isinstance(item, dict):
             fail(label, "(规则)", tr("应为键值映射"))
-        rules.append(_parse_rule(item, label, seen, fail))
+        rules.append(_parse_rule(item, label, seen, known, fail))
     data_section = data.get("data") or {}
+    _check_fields(data_section, DATA_FIELDS, "", "data.", fail)
     tolerance = data_section.get("project_overlap_tolerance_m2", 0.01)
-    if not isinstance(tolerance, _NUMBER) or tolerance < 0:
+    if tolerance < 0:
         fail("", "data.project_overlap_tolerance_m2", tr("应为非负数"))
     return Ruleset(
         id=str(data["id"]), version=str(data.get("version", "")), title_zh=str(title.get("zh", "")),
@@ -166,60 +195,103 @@ def parse_ruleset(data, path: str = "<内存>", sha256: str = "") -> Ruleset:
     )
 
 
-def _parse_rule(item: dict, label: str, seen: set, fail) -> Rule:
-    for key in ("id", "clause", "title", "scope", "comparison", "threshold", "unit"):
-        if key not in item or item[key] is None or item[key] == "":
-            fail(label, key, tr("缺失"))
+def _check_fields(item: dict, fields: dict, label: str, prefix: str, fail) -> None:
+    """Unknown keys (a typo would silently drop a limit), missing keys, types and allowed values."""
+    for key in item:
+        if key not in fields:
+            fail(label, prefix + str(key), tr("不是规则集的字段（可用：{allowed}）").format(allowed="、".join(fields)))
+    for key, spec in fields.items():
+        value = item.get(key)
+        if value is None or value == "":
+            if spec.required:
+                fail(label, prefix + key, tr("缺失"))
+            continue
+        if isinstance(value, bool) or not isinstance(value, spec.types):
+            fail(label, prefix + key, tr("类型不对：“{value}”（应为{types}）").format(
+                value=value, types="或".join(_TYPE_NAMES.get(t, t.__name__) for t in spec.types)))
+        if spec.choices and str(value) not in spec.choices:
+            fail(label, prefix + key, tr("“{value}”无效（可用：{allowed}）").format(value=value,
+                                                                              allowed=" ".join(spec.choices)))
+
+
+def _decimals(item: dict, label: str, field_name: str, fail) -> int:
+    decimals = item.get("decimals", 4 if str(item["unit"]) == "倍" else 2)
+    if not 0 <= decimals <= 8:
+        fail(label, field_name, tr("应为 0–8 的整数"))
+    return decimals
+
+
+def _threshold(value, keywords: tuple, label: str, field_name: str, fail):
+    if isinstance(value, NUMBER):
+        return float(value)
+    if value not in keywords:
+        allowed = tr("数值") + "".join("、" + k for k in keywords)
+        fail(label, field_name, tr("“{value}”无效（应为{allowed}）").format(value=value, allowed=allowed))
+    return str(value)
+
+
+def _parse_rule(item: dict, label: str, seen: set, known: dict, fail) -> Rule:
+    _check_fields(item, RULE_FIELDS, label, "", fail)
     rule_id = str(item["id"])
     if rule_id in seen:
         fail(label, "id", tr("与前面的规则重复"))
     seen.add(rule_id)
-    metric = str(item.get("metric", rule_id))
-    spec = METRICS.get(metric)
+    name = str(item.get("metric", rule_id))
+    spec = known.get(name)
     if spec is None:
-        fail(label, "metric", tr("“{metric}”不是已知的计算指标（可用：{known}）").format(
-            metric=metric, known="、".join(METRICS)))
+        fail(label, "metric", tr("“{metric}”不是已知的计算指标（可用：{known}）").format(metric=name, known="、".join(known)))
     title = item["title"]
-    if not isinstance(title, dict) or not title.get("zh"):
+    if not title.get("zh"):
         fail(label, "title", tr("应含 zh（及 en）标题"))
     scope = str(item["scope"])
     if scope not in spec.scopes:
         fail(label, "scope", tr("“{scope}”不适用于指标 {metric}（可用：{allowed}）").format(
-            scope=scope, metric=metric, allowed="、".join(spec.scopes)))
-    comparison = str(item["comparison"])
-    if comparison not in COMPARISONS:
-        fail(label, "comparison", tr("“{value}”不是比较符（可用：{allowed}）").format(
-            value=comparison, allowed=" ".join(COMPARISONS)))
-    threshold = item["threshold"]
-    if isinstance(threshold, bool) or not (isinstance(threshold, _NUMBER) or threshold in spec.threshold_keywords):
-        allowed = tr("数值") + "".join("、" + k for k in spec.threshold_keywords)
-        fail(label, "threshold", tr("“{value}”无效（应为{allowed}）").format(value=threshold, allowed=allowed))
-    decimals = item.get("decimals", 4 if str(item["unit"]) == "倍" else 2)
-    if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= 8:
-        fail(label, "decimals", tr("应为 0–8 的整数"))
+            scope=scope, metric=name, allowed="、".join(spec.scopes)))
+    threshold = _threshold(item["threshold"], spec.threshold_keywords, label, "threshold", fail)
+    decimals = _decimals(item, label, "decimals", fail)
     params = item.get("params") or {}
-    if not isinstance(params, dict):
-        fail(label, "params", tr("应为键值映射"))
-    for name, value in params.items():
-        expected = spec.params.get(name)
+    for key, value in params.items():
+        expected = spec.params.get(key)
         if expected is None:
-            fail(label, "params." + str(name), tr("不是指标 {metric} 的参数（可用：{allowed}）").format(
-                metric=metric, allowed="、".join(spec.params) or tr("无")))
-        if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
-            fail(label, "params." + str(name), tr("类型不对：“{value}”").format(value=value))
-    for name in _REQUIRED_PARAMS.get(metric, ()):
-        if name not in params:
-            fail(label, "params." + name, tr("缺失"))
-    if metric == "contiguous_pbf":
+            fail(label, "params." + str(key), tr("不是指标 {metric} 的参数（可用：{allowed}）").format(
+                metric=name, allowed="、".join(spec.params) or tr("无")))
+        if isinstance(value, bool) and expected.types is not bool or not isinstance(value, expected.types):
+            fail(label, "params." + str(key), tr("类型不对：“{value}”（应为{types}）").format(
+                value=value, types=registry.describe(expected.types)))
+    for key, expected in spec.params.items():
+        if expected.required and key not in params:
+            fail(label, "params." + key, tr("缺失"))
+    if name == "contiguous_pbf":
         _check_patch_classes(params["patch_classes"], label, fail)
-    return Rule(id=rule_id, metric=metric, clause=str(item["clause"]), title_zh=str(title["zh"]),
-                title_en=str(title.get("en", "")), scope=scope, comparison=comparison,
-                threshold=float(threshold) if isinstance(threshold, _NUMBER) else str(threshold),
-                unit=str(item["unit"]), decimals=decimals, quote=str(item.get("quote", "")), params=dict(params))
+    limits = []
+    for k, entry in enumerate(item.get("limits") or []):
+        where = f"limits[{k}]"
+        if not isinstance(entry, dict):
+            fail(label, where, tr("应为键值映射"))
+        _check_fields(entry, LIMIT_FIELDS, label, where + ".", fail)
+        if entry["id"] not in spec.limits:
+            fail(label, where + ".id", tr("“{id}”不是指标 {metric} 的限值（可用：{allowed}）").format(
+                id=entry["id"], metric=name, allowed="、".join(spec.limits) or tr("无")))
+        limit_title = entry.get("title") or {}
+        limits.append(Limit(id=str(entry["id"]), title_zh=str(limit_title.get("zh", "")),
+                            comparison=str(entry["comparison"]),
+                            threshold=_threshold(entry["threshold"], spec.threshold_keywords, label,
+                                                 where + ".threshold", fail),
+                            unit=str(entry["unit"]), decimals=_decimals(entry, label, where + ".decimals", fail)))
+    given = [entry.id for entry in limits]
+    for limit_id in spec.limits:
+        if limit_id not in given:
+            fail(label, "limits", tr("缺少限值 {id}").format(id=limit_id))
+    if len(set(given)) != len(given):
+        fail(label, "limits", tr("限值重复"))
+    return Rule(id=rule_id, metric=name, clause=str(item["clause"]), title_zh=str(title["zh"]),
+                title_en=str(title.get("en", "")), scope=scope, comparison=str(item["comparison"]),
+                threshold=threshold, unit=str(item["unit"]), decimals=decimals, quote=str(item.get("quote", "")),
+                params=dict(params), limits=tuple(limits))
 
 
 def _check_patch_classes(classes, label, fail):
     for k, entry in enumerate(classes):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
-                or not isinstance(entry.get("min_mu"), _NUMBER) or isinstance(entry.get("min_mu"), bool):
+                or not isinstance(entry.get("min_mu"), NUMBER) or isinstance(entry.get("min_mu"), bool):
             fail(label, f"params.patch_classes[{k}]", tr("应为 {name: 名称, min_mu: 亩数}"))

@@ -102,14 +102,17 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
             context.setInvalidGeometryCheck(previous)
 
 
-    def analyse_scheme(self, parameters, context, feedback, progress):
-        """Ruleset + scheme layers through the I/O seam → the engine's analysis (warnings reported)."""
-        from ...core.products.check import analyse
+    def analyse_scheme(self, parameters, context, feedback, progress, ruleset=None, survey_after=None):
+        """Ruleset + scheme layers through the I/O seam → the engine's one analysis (warnings reported).
+
+        Every algorithm's figures come from this analysis; none reads or overlays a layer itself.
+        """
+        from ...core.analysis.analysis import analyse
         from .scheme_inputs import read_ruleset, read_scheme_layers
 
-        ruleset = read_ruleset(self, parameters, context)
+        ruleset = ruleset or read_ruleset(self, parameters, context)
         layers = read_scheme_layers(self, parameters, context, feedback)
-        analysis = analyse(layers, ruleset, progress=progress)
+        analysis = analyse(layers, ruleset, survey_after=survey_after, progress=progress)
         for text in analysis.warnings:
             warn(feedback, text)
         return analysis

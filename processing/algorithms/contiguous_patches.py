@@ -7,12 +7,13 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
 )
 
+from ...core.common.errors import InputError
 from ...core.common.i18n import tr
 from ...core.geometry.measure import to_mu
-from ...core.products.analyses import BASELINE, PLAN, compare_patches, patch_geometries
+from ...core.products.patches import BASELINE, PLAN, compare_patches, patch_geometries
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
-from .scheme_inputs import add_scheme_parameters, read_ruleset, read_scheme_layers
+from .scheme_inputs import add_scheme_parameters, read_ruleset
 from .sinks import write_table
 
 PATCH_FIELDS = (("state", str), ("patch", int), ("area_mu", float), ("area_ha", float), ("class_name", str),
@@ -52,14 +53,17 @@ class ContiguousPatchesAlgorithm(LandConsolidationAlgorithm):
 
     def perform(self, parameters, context, feedback, progress):
         ruleset = read_ruleset(self, parameters, context)
-        rule = next(r for r in ruleset.rules if r.metric == "contiguous_pbf")
+        rules = ruleset.rules_of("contiguous_pbf")
+        if not rules:
+            raise InputError(tr("规则集 {id} 没有集中连片规则（contiguous_pbf），无法确定连片间距与片块等级。").format(
+                id=ruleset.id))
+        rule = rules[0]
         gap = rule.param("gap_tolerance_m")
         if parameters.get("GAP_TOLERANCE") not in (None, ""):
             gap = self.parameterAsDouble(parameters, "GAP_TOLERANCE", context)
-        layers = read_scheme_layers(self, parameters, context, feedback)
-        progress.step(20, tr("合并连片"))
-        comparison = compare_patches(layers.pbf, layers.pbf_plan, layers.units, layers.unit_id_field, float(gap),
-                                     rule.param("patch_classes"))
+        analysis = self.analyse_scheme(parameters, context, feedback, progress, ruleset=ruleset)
+        progress.step(80, tr("合并连片"))
+        comparison = compare_patches(analysis, float(gap), rule.param("patch_classes"))
         progress.step(80, tr("输出"))
         rows, geoms = [], []
         for state in (BASELINE, PLAN):

@@ -8,12 +8,12 @@ from qgis.core import (
 )
 
 from ...core.common.i18n import tr
-from ...core.products.analyses import control_line_conflicts
-from ...core.rules.landclasses import load_land_classes
+from ...core.geometry.measure import to_mu
+from ...core.products.conflicts import control_line_conflicts
 from ...qgis_bridge.layer_io import crs_wkt_of
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
-from .scheme_inputs import add_scheme_parameters, read_scheme_layers
+from .scheme_inputs import add_scheme_parameters
 from .sinks import records, write_table
 
 CONFLICT_FIELDS = (("kind", str), ("unit_id", str), ("area_mu", float), ("clause", str), ("detail", str))
@@ -47,16 +47,10 @@ class ControlLineConflictsAlgorithm(LandConsolidationAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("CONFLICT_MU", tr("冲突面积合计（亩）")))
 
     def perform(self, parameters, context, feedback, progress):
-        zone_field = self.parameterAsString(parameters, "UDB_ZONE_FIELD", context) or "CZKFBJLX"
-        layers = read_scheme_layers(self, parameters, context, feedback)
-        udb_param = "UDB_PLAN" if layers.udb_plan is not None else "UDB"
-        udb = self.read_source(parameters, udb_param, context, fields=(zone_field,), feedback=feedback)
-        progress.step(30, tr("叠加三条控制线"))
-        pbf = layers.pbf_plan if layers.pbf_plan is not None else layers.pbf
-        result = control_line_conflicts(pbf, layers.eco, udb, layers.projects,
-                                        layers.units, layers.unit_id_field, load_land_classes(), layers.landuse,
-                                        udb_zone_field=zone_field)
-        first = next(n for n in ("LANDUSE", "PBF_PLAN", "PBF", "ECO_REDLINE", udb_param, "PROJECTS", "UNITS")
+        analysis = self.analyse_scheme(parameters, context, feedback, progress)
+        progress.step(80, tr("叠加三条控制线"))
+        result = control_line_conflicts(analysis)
+        first = next(n for n in ("LANDUSE", "PBF", "PBF_PLAN", "ECO_REDLINE", "UDB", "UDB_PLAN", "PROJECTS", "UNITS")
                      if parameters.get(n) not in (None, ""))
         crs = self.source_crs(parameters, first, context)
         geoms = result.frame.export(result.geoms, crs_wkt_of(crs))
@@ -64,4 +58,4 @@ class ControlLineConflictsAlgorithm(LandConsolidationAlgorithm):
                            geoms=geoms, crs=crs, feedback=feedback)
         for kind, area in result.table.groupby("kind")["area_mu"].sum().items():
             feedback.pushInfo(tr("{kind}：{mu:.2f} 亩").format(kind=kind, mu=area))
-        return {"OUTPUT": dest, "CONFLICT_MU": float(result.table["area_mu"].sum()) if len(result.table) else 0.0}
+        return {"OUTPUT": dest, "CONFLICT_MU": to_mu(result.total_m2)}

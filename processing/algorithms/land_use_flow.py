@@ -1,7 +1,6 @@
 """``landconsolidation:landuseflow`` — 地类流向: plan against baseline, or two survey years."""
 
 import numpy as np
-import shapely
 from qgis.core import (
     QgsProcessing,
     QgsProcessingParameterBoolean,
@@ -9,17 +8,14 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
 )
 
-from ...core.analysis.indicators import compute_indicators
-from ...core.analysis.scheme import build_baseline, build_pieces, build_plan, build_survey_plan
 from ...core.common.errors import InputError
 from ...core.common.i18n import tr
 from ...core.geometry.measure import to_hectares, to_mu
-from ...core.ingest.layerdata import LayerData
 from ...core.products.tables import transitions_long
-from ...core.rules.ruleset import load_ruleset
-from .base import LandConsolidationAlgorithm, warn
+from ...qgis_bridge.layer_io import crs_wkt_of
+from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
-from .scheme_inputs import POLYGONS, add_scheme_parameters, read_layer, read_scheme_layers
+from .scheme_inputs import POLYGONS, add_scheme_parameters, read_layer
 from .sinks import write_table
 
 FLOW_FIELDS = (("scope", str), ("scope_id", str), ("from_code", str), ("from_name", str), ("to_code", str),
@@ -56,29 +52,15 @@ class LandUseFlowAlgorithm(LandConsolidationAlgorithm):
                                                             QgsProcessing.SourceType.TypeVectorPolygon, optional=True))
 
     def perform(self, parameters, context, feedback, progress):
-        ruleset = load_ruleset()
-        layers = read_scheme_layers(self, parameters, context, feedback)
         after = read_layer(self, parameters, "LANDUSE_AFTER", "landuse", context, feedback)
-        if layers.projects is None and after is None:
+        if parameters.get("PROJECTS") in (None, "") and after is None:
             raise InputError(tr("请给出子项目（规划对现状）或后期地类图斑（两期对比）之一。"))
-        whole_area = layers.units is None
-        if whole_area:
-            layers.units = _whole_area(layers.landuse)
-            layers.unit_id_field = "DYBH"
-        progress.step(5, tr("读取现状地类图斑"))
-        baseline = build_baseline(layers, ruleset)
-        progress.step(30, tr("叠加分析"))
-        plan = (build_survey_plan(layers, baseline, ruleset, after) if after is not None
-                else build_plan(layers, baseline, ruleset))
-        pieces = build_pieces(baseline, plan)
-        progress.step(70, tr("统计流向"))
-        indicators = compute_indicators(baseline, plan, pieces, ruleset)
-        for text in baseline.warnings + plan.warnings:
-            warn(feedback, text)
+        analysis = self.analyse_scheme(parameters, context, feedback, progress, survey_after=after)
+        baseline, plan, pieces, indicators = analysis.baseline, analysis.plan, analysis.pieces, analysis.indicators
         classes = baseline.classes
         changes_only = self.parameterAsBoolean(parameters, "CHANGES_ONLY", context)
         flow = indicators.flows
-        if whole_area:  # the synthetic scope's margin outside the parcels is no land to count
+        if analysis.whole_area:  # the whole-area scope's margin outside the parcels is no land to count
             flow = flow[flow["from"] != ""]
         table = transitions_long(flow, classes, changed_only=changes_only)
         rows = [{"scope": r["scope"], "scope_id": r["scope_id"], "from_code": r["from"], "from_name": r["from_name"],
@@ -94,17 +76,10 @@ class LandUseFlowAlgorithm(LandConsolidationAlgorithm):
                         "to_code": r["code_after"], "to_name": classes.name(r["code_after"]),
                         "source": f"{source_label} {ids[r['project']]}" if r["project"] >= 0 else "",
                         "area_mu": to_mu(r["total_m2"])} for r in t[changed].to_dict("records")]
-        geoms = baseline.frame.export(pieces.geoms[changed], layers.landuse.crs_wkt)
+        crs = self.source_crs(parameters, "LANDUSE", context)
+        geoms = baseline.frame.export(pieces.geoms[changed], crs_wkt_of(crs))
         dest = write_table(self, parameters, context, "CHANGES", CHANGE_FIELDS, change_rows, geoms=geoms,
-                           crs=self.source_crs(parameters, "LANDUSE", context), feedback=feedback)
+                           crs=crs, feedback=feedback)
         if dest is not None:
             outputs["CHANGES"] = dest
         return outputs
-
-
-def _whole_area(landuse: LayerData) -> LayerData:
-    """One scope covering the whole land-use layer (its bounding box, slightly enlarged)."""
-    xmin, ymin, xmax, ymax = shapely.total_bounds(landuse.geoms)
-    pad = max(xmax - xmin, ymax - ymin) * 0.01 + 1.0
-    box = shapely.box(xmin - pad, ymin - pad, xmax + pad, ymax + pad)
-    return LayerData.from_shapes(tr(WHOLE_AREA_ID), [box], landuse.crs_wkt, [{"DYBH": tr(WHOLE_AREA_ID)}])

@@ -8,7 +8,7 @@ from qgis.core import (
 
 from ...core.common.i18n import tr
 from ...core.geometry.measure import to_mu
-from ...core.products.analyses import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
+from ...core.products.pbf_ledger import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
 from ...core.rules.evaluate import status_of
 from ...qgis_bridge.layer_io import crs_wkt_of
 from .base import LandConsolidationAlgorithm
@@ -53,7 +53,7 @@ class PbfAdjustmentAlgorithm(LandConsolidationAlgorithm):
     def perform(self, parameters, context, feedback, progress):
         analysis = self.analyse_scheme(parameters, context, feedback, progress)
         ruleset = analysis.ruleset
-        rule = next((r for r in ruleset.rules if r.metric == "pbf_adjustment_share"), None)
+        rule = next(iter(ruleset.rules_of("pbf_adjustment_share")), None)
         cap = rule.threshold if rule is not None and isinstance(rule.threshold, float) else None
         ledger = pbf_ledger(analysis.indicators, cap)
         crs = self.source_crs(parameters, "UNITS", context)

@@ -8,10 +8,9 @@ from qgis.core import (
 
 from ...core.common.i18n import tr
 from ...core.products.potential import PotentialParameters, survey_potential
-from ...core.rules.landclasses import load_land_classes
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
-from .scheme_inputs import add_scheme_parameters, read_scheme_layers
+from .scheme_inputs import add_scheme_parameters
 from .sinks import records, write_table
 
 CANDIDATE_FIELDS = (("kind", str), ("subtype", str), ("unit_id", str), ("dlbm", str), ("area_mu", float),
@@ -65,10 +64,8 @@ class PotentialSurveyAlgorithm(LandConsolidationAlgorithm):
     def perform(self, parameters, context, feedback, progress):
         values = {attribute: self.parameterAsDouble(parameters, name, context)
                   for name, _label, attribute in NUMBER_PARAMETERS}
-        layers = read_scheme_layers(self, parameters, context, feedback)
-        candidates = survey_potential(layers.landuse, load_land_classes(), units=layers.units,
-                                      unit_id_field=layers.unit_id_field, udb=layers.udb, pbf=layers.pbf,
-                                      parameters=PotentialParameters(**values), progress=progress)
+        analysis = self.analyse_scheme(parameters, context, feedback, progress.scaled(0, 60))
+        candidates = survey_potential(analysis, PotentialParameters(**values), progress=progress.scaled(60, 100))
         crs = self.source_crs(parameters, "LANDUSE", context)
         for kind, group in candidates.table.groupby("kind"):
             feedback.pushInfo(tr("{kind}：{n} 处，{mu:.2f} 亩").format(kind=kind, n=len(group),

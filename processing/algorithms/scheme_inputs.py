@@ -14,8 +14,8 @@ from qgis.core import (
     QgsProcessingParameterFile,
 )
 
-from ...core.analysis.scheme import SchemeLayers
 from ...core.common.i18n import tr
+from ...core.ingest.layers import SchemeLayers
 from ...core.ingest.validate import ROLES
 from ...core.rules.ruleset import load_ruleset
 
@@ -54,13 +54,18 @@ def add_scheme_parameters(algorithm, names=None, optional=(), ruleset: bool = Tr
 def read_scheme_layers(algorithm, parameters, context, feedback) -> SchemeLayers:
     """Read every scheme parameter through the engine's I/O seam."""
     unit_field = algorithm.parameterAsString(parameters, "UNIT_ID_FIELD", context) or "DYBH"
+    zone_field = ""
+    if algorithm.parameterDefinition("UDB_ZONE_FIELD") is not None:
+        zone_field = algorithm.parameterAsString(parameters, "UDB_ZONE_FIELD", context) or "CZKFBJLX"
+    extra = {"units": (unit_field,), "udb": (zone_field,) if zone_field else (),
+             "udb_plan": (zone_field,) if zone_field else ()}
     layers = {}
     for name, role, _label, _optional in LAYER_PARAMETERS:
         if algorithm.parameterDefinition(name) is None:
             continue
-        fields = ROLES[role].fields + ((unit_field,) if role == "units" else ())
+        fields = ROLES[role].fields + extra.get(role, ())
         layers[role] = algorithm.read_source(parameters, name, context, fields=fields, feedback=feedback)
-    return SchemeLayers(unit_id_field=unit_field, **layers)
+    return SchemeLayers(unit_id_field=unit_field, udb_zone_field=zone_field or "CZKFBJLX", **layers)
 
 
 def read_layer(algorithm, parameters, name: str, role: str, context, feedback, extra_fields=()):

@@ -1,0 +1,106 @@
+"""The one entry point from layers to figures: read and validate each layer once, bring it into one
+working frame, overlay once into pieces, and sum the indicators.
+
+Every product — rule verdicts, tables, output layers, the panel, the report — is a function of an
+``Analysis`` and reads no layer again (a test holds every product to that). A PostGIS path would
+replace the reading and the overlay that build it, nothing after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from ..common.i18n import tr, translatable
+from ..common.progress import SILENT, Progress
+from ..geometry.measure import to_mu
+from ..ingest.baseline import Baseline, build_baseline
+from ..ingest.layerdata import LayerData
+from ..ingest.layers import SchemeLayers
+from ..ingest.plan import Plan, build_plan, build_survey_plan
+from ..rules.ruleset import Ruleset, load_ruleset
+from .indicators import Indicators, compute_indicators
+from .pieces import Pieces, build_pieces
+
+# The scope of an analysis without units: everything the layers cover.
+WHOLE_AREA_ID = translatable("全域")
+PLAN_LAYERS = ("projects", "pbf_plan", "udb_plan")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A scheme overlaid and summed: what every table, layer, verdict and report is computed from."""
+
+    ruleset: Ruleset
+    baseline: Baseline
+    plan: Plan
+    indicators: Indicators
+    warnings: tuple
+    given: frozenset  # the layers the planner gave (SchemeLayers attribute names)
+    whole_area: bool = False  # no units: one scope covering every layer
+
+    @property
+    def pieces(self) -> Pieces:
+        return self.indicators.pieces
+
+    def unit_label(self, unit_id: str) -> str:
+        """The unit id products print: empty for the whole-area scope (there are no units)."""
+        return "" if self.whole_area else unit_id
+
+
+def analyse(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Baseline | None = None,
+            survey_after: LayerData | None = None, progress: Progress = SILENT) -> Analysis:
+    """Overlay the scheme into pieces and compute the indicators (no verdicts).
+
+    Without units the whole area the layers cover is one scope. With ``survey_after`` (a later
+    survey, 年度变更调查) its parcels are the 'after' state instead of 子项目. Pass a cached
+    ``baseline`` to skip re-reading the survey layers.
+    """
+    ruleset = ruleset or load_ruleset()
+    given = frozenset(name for name in ("units", "landuse", "pbf", "projects", "pbf_plan", "eco", "udb", "udb_plan",
+                                        "townships") if getattr(layers, name) is not None)
+    progress.step(2, tr("读取并校验现状图层"))
+    if baseline is None:
+        baseline = build_baseline(layers, ruleset)
+    whole_area = layers.units is None
+    if whole_area:
+        layers = SchemeLayers(**{**layers.__dict__, "units": _whole_area_unit(layers, baseline),
+                                 "unit_id_field": "DYBH"})
+    progress.step(30, tr("读取并校验方案图层"))
+    plan = (build_survey_plan(layers, baseline, ruleset, survey_after) if survey_after is not None
+            else build_plan(layers, baseline, ruleset))
+    progress.step(40, tr("叠加分析"))
+    pieces = build_pieces(baseline, plan)
+    progress.step(75, tr("统计指标"))
+    indicators = compute_indicators(baseline, plan, pieces, ruleset)
+    warnings = list(baseline.warnings) + list(plan.warnings)
+    if not whole_area and "landuse" in given:
+        warnings += outside_landuse_warnings(indicators)
+    return Analysis(ruleset=ruleset, baseline=baseline, plan=plan, indicators=indicators, warnings=tuple(warnings),
+                    given=given, whole_area=whole_area)
+
+
+def outside_landuse_warnings(indicators: Indicators) -> list:
+    outside = indicators.per_unit["outside_landuse_m2"]
+    return [tr("整治单元 {id} 有 {mu:.2f} 亩不在地类图斑范围内，按未知地类统计。").format(id=unit_id, mu=to_mu(value))
+            for unit_id, value in outside[outside > 1.0].items()]
+
+
+def _whole_area_unit(layers: SchemeLayers, baseline: Baseline) -> LayerData:
+    """One unit covering every layer given (their bounding box in the working frame, enlarged a little)."""
+    frame = baseline.frame
+    boxes = [shapely.box(*shapely.total_bounds(g)) for g in (baseline.landuse.geoms, baseline.pbf.geoms) if len(g)]
+    boxes += [shapely.box(*shapely.total_bounds(parts.geoms)) for parts in (baseline.eco, baseline.udb)
+              if parts is not None and len(parts)]
+    for name in PLAN_LAYERS + ("townships",):
+        layer = getattr(layers, name)
+        if layer is not None and len(layer):
+            box = shapely.box(*shapely.total_bounds(layer.geoms))
+            boxes.append(frame.ingest(np.array([box], dtype=object), layer.crs_wkt)[0])
+    xmin, ymin, xmax, ymax = shapely.total_bounds(np.array(boxes, dtype=object))
+    pad = max(xmax - xmin, ymax - ymin) * 0.01 + frame.square_metres_to_units(1.0) ** 0.5
+    box = shapely.box(xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+    label = tr(WHOLE_AREA_ID)
+    return LayerData.from_shapes(label, [box], frame.wkt, [{"DYBH": label}])

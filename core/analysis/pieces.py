@@ -1,0 +1,183 @@
+"""The overlay: units × parcels × townships × 子项目 × control lines into atomic pieces, their booked
+areas before and after the plan, and the 地类流向 rows that conserve them. Every figure is a
+group-by over these pieces (``indicators``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..geometry.measure import WorkingFrame
+from ..geometry.overlay import (
+    SLIVER_AREA_M2,
+    OverlappingParts,
+)
+from ..ingest import validate as v
+from ..ingest.baseline import Baseline
+from ..ingest.layers import FLAG_LAYERS
+from ..ingest.plan import Plan
+
+# ----------------------------------------------------------------------------- pieces
+
+
+@dataclass
+class Pieces:
+    """Atomic pieces of units × parcels × townships × 子项目 × control lines."""
+
+    table: pd.DataFrame
+    geoms: np.ndarray
+    metric: np.ndarray | None = None  # the pieces in the equal-area frame, kept once computed
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+    def metric_geoms(self, frame: WorkingFrame) -> np.ndarray:
+        """The pieces in the metric frame (distances for contiguity), computed once."""
+        if self.metric is None:
+            self.metric = frame.metric(self.geoms)
+        return self.metric
+
+    @classmethod
+    def concat(cls, parts: list) -> "Pieces":
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return cls(table=_empty_piece_table(), geoms=np.empty(0, dtype=object))
+        metric = (np.concatenate([p.metric for p in parts]) if all(p.metric is not None for p in parts)
+                  else None)
+        return cls(table=pd.concat([p.table for p in parts], ignore_index=True),
+                   geoms=np.concatenate([p.geoms for p in parts]), metric=metric)
+
+
+_PIECE_COLUMNS = ("unit", "unit_id", "parcel", "township", "project", "area_m2", "total_m2", "main_before_m2",
+                  "code_before", "main_after_m2", "code_after") + tuple("in_" + f for f in FLAG_LAYERS) + (
+                  "udb_plan_part",)
+
+
+def _empty_piece_table() -> pd.DataFrame:
+    return pd.DataFrame({c: [] for c in _PIECE_COLUMNS})
+
+
+def build_pieces(baseline: Baseline, plan: Plan, unit_positions=None) -> Pieces:
+    """Overlay the given units (all by default) with every other layer into atomic pieces."""
+    if unit_positions is None:
+        unit_positions = np.arange(len(plan.units))
+    unit_positions = np.asarray(unit_positions, dtype=np.int64)
+    return overlay_areas(baseline, plan, plan.units.geoms[unit_positions], unit_positions)
+
+
+def overlay_areas(baseline: Baseline, plan: Plan, geoms: np.ndarray, unit_positions: np.ndarray) -> Pieces:
+    """Overlay polygons (units, or parts of units) with every other layer; ``unit_positions[i]``
+    is the unit that ``geoms[i]`` belongs to."""
+    unit_positions = np.asarray(unit_positions, dtype=np.int64)
+    if len(unit_positions) == 0:
+        return Pieces.concat([])
+
+    try:
+        step = baseline.cut(np.asarray(geoms, dtype=object), baseline.parcels, on_overlap="error")
+    except OverlappingParts as error:
+        raise baseline.overlap_error(error, baseline.landuse, v.ROLES["landuse"]) from error
+    unit = unit_positions[step.source]
+    parcel = step.part
+    geoms = step.geoms
+
+    if baseline.has_township_layer:
+        step = baseline.cut(geoms, baseline.township_parts, on_overlap="error")
+        unit, parcel, geoms = unit[step.source], parcel[step.source], step.geoms
+        codes = baseline.townships.attrs["XZQDM"].to_numpy()
+        township = np.where(step.part >= 0, codes[np.maximum(step.part, 0)], "")
+    else:
+        township_of_parcel = baseline.parcel_table["township"].to_numpy()
+        township = (np.where(parcel >= 0, township_of_parcel[np.maximum(parcel, 0)], "") if len(township_of_parcel)
+                    else np.full(len(parcel), "", dtype=object))
+
+    step = baseline.cut(geoms, plan.project_parts, on_overlap="error")
+    unit, parcel, township, geoms = unit[step.source], parcel[step.source], township[step.source], step.geoms
+    project = step.part
+
+    flags = {}
+    for name in FLAG_LAYERS:
+        index = plan.pbf_plan if name == "pbf_plan" else plan.udb_plan if name == "udb_plan" \
+            else baseline.flag_index(name)
+        step = baseline.cut(geoms, index)
+        unit, parcel, township, project, geoms = (unit[step.source], parcel[step.source], township[step.source],
+                                                  project[step.source], step.geoms)
+        flags = {k: f[step.source] for k, f in flags.items()}
+        flags[name] = step.part  # the part each piece lies in, -1 outside the layer
+    areas = baseline.frame.areas(geoms)
+
+    table = pd.DataFrame({"unit": unit, "unit_id": plan.unit_ids[unit], "parcel": parcel, "township": township,
+                          "project": project, "area_m2": areas})
+    for name in FLAG_LAYERS:
+        table["in_" + name] = flags[name] >= 0
+    table["udb_plan_part"] = flags["udb_plan"]  # for the planned boundary's zone (城镇开发边界分区)
+    book_areas(table, baseline, plan)
+    return Pieces(table=table, geoms=geoms)
+
+
+def book_areas(table: pd.DataFrame, baseline: Baseline, plan: Plan) -> None:
+    """Class and booked areas before and after the plan, per piece (三调 convention)."""
+    parcels = baseline.parcel_table
+    parcel = table["parcel"].to_numpy()
+    has_parcel = parcel >= 0
+    p = np.maximum(parcel, 0)
+    area = table["area_m2"].to_numpy()
+    if has_parcel.any():
+        whole_total, whole_main = baseline.booked(p)
+        ratio = np.where(has_parcel, area / baseline.whole_areas(p), 1.0)
+        total = np.where(has_parcel, whole_total * ratio, area)
+        main_before = np.where(has_parcel, whole_main * ratio, area)
+        code_before = np.where(has_parcel, parcels["code"].to_numpy()[p], "")
+    else:  # no survey (control lines alone), or units outside it
+        total, main_before = area.copy(), area.copy()
+        code_before = np.full(len(table), "", dtype=object)
+
+    project = table["project"].to_numpy()
+    changed = project >= 0
+    q = np.maximum(project, 0)
+    projects = plan.project_table
+    if len(projects):
+        planned_code = projects["code_after"].to_numpy()[q]
+        planned_kcxs = projects["kcxs"].to_numpy()[q]
+    else:
+        planned_code = np.full(len(table), "", dtype=object)
+        planned_kcxs = np.full(len(table), np.nan)
+    same_class = planned_code == code_before
+    kept_deduction = np.where(total > 0, 1.0 - main_before / np.where(total > 0, total, 1.0), 0.0)
+    # Land a 子项目 turns into another class carries no deduction unless the project gives KCXS;
+    # land it keeps in its class keeps the survey's deduction.
+    deduction = np.where(~np.isnan(planned_kcxs), planned_kcxs, np.where(same_class, kept_deduction, 0.0))
+    table["total_m2"] = total
+    table["code_before"] = code_before
+    table["main_before_m2"] = main_before
+    table["code_after"] = np.where(changed, planned_code, code_before)
+    table["main_after_m2"] = np.where(changed, total * (1.0 - deduction), main_before)
+
+
+def flows(pieces: Pieces, deduction_class: str) -> pd.DataFrame:
+    """地类流向 rows (piece, from class, to class, m²) that conserve each piece's booked total.
+
+    Class area goes to class area first; the 田坎 (deduction) share goes to 田坎 as far as it
+    is kept, and the difference flows between 田坎 and the classes.
+    """
+    t = pieces.table
+    n = len(t)
+    idx = np.arange(n)
+    total = t["total_m2"].to_numpy()
+    main_b = t["main_before_m2"].to_numpy()
+    main_a = t["main_after_m2"].to_numpy()
+    tk_b = total - main_b
+    tk_a = total - main_a
+    code_b = t["code_before"].to_numpy()
+    code_a = t["code_after"].to_numpy()
+    dk = np.full(n, deduction_class, dtype=object)
+    more_kept = tk_b > tk_a
+    rows = pd.DataFrame({
+        "piece": np.concatenate([idx, idx, idx]),
+        "from": np.concatenate([code_b, dk, np.where(more_kept, dk, code_b)]),
+        "to": np.concatenate([code_a, dk, np.where(more_kept, code_a, dk)]),
+        "m2": np.concatenate([np.minimum(main_b, main_a), np.minimum(tk_b, tk_a), np.abs(tk_b - tk_a)]),
+    })
+    return rows[rows["m2"] > SLIVER_AREA_M2].reset_index(drop=True)  # drop floating-point residues

@@ -1,0 +1,230 @@
+"""The scheme's layers as read (``SchemeLayers``) and the steps that bring them into the working frame:
+validation, reprojection, overlap checks, and per-parcel booked areas (三调 convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..common.errors import DataError, InputError
+from ..common.i18n import tr
+from ..geometry.measure import WorkingFrame, to_mu
+from ..geometry.overlay import (
+    PartIndex,
+    dissolve_groups,
+    interior_overlaps,
+    polygonal,
+    robust,
+)
+from ..geometry.projection import CrsError, crs_facts
+from ..ingest import validate as v
+from ..ingest.layerdata import LayerData
+from ..rules.landclasses import LandClasses
+from ..rules.ruleset import Ruleset
+
+FLAG_LAYERS = ("pbf", "pbf_plan", "eco", "udb", "udb_plan")
+
+# Overlaps between parcels or units above this (m²) are data errors, below it digitising noise.
+OVERLAP_TOLERANCE_M2 = 0.01
+
+
+@dataclass
+class SchemeLayers:
+    """The raw inputs, as read by the I/O seam (any CRS each)."""
+
+    units: LayerData | None = None
+    landuse: LayerData | None = None
+    pbf: LayerData | None = None
+    projects: LayerData | None = None
+    pbf_plan: LayerData | None = None
+    eco: LayerData | None = None
+    udb: LayerData | None = None
+    udb_plan: LayerData | None = None
+    townships: LayerData | None = None
+    unit_id_field: str = "DYBH"
+    udb_zone_field: str = "CZKFBJLX"  # 城镇开发边界 zone (城镇集中建设区, 弹性发展区, …), when present
+
+    def first_layer(self) -> LayerData | None:
+        """The first layer given, in the order whose CRS the working frame follows."""
+        for name in ("landuse", "pbf", "pbf_plan", "eco", "udb", "udb_plan", "projects", "units", "townships"):
+            layer = getattr(self, name)
+            if layer is not None and len(layer):
+                return layer
+        return None
+
+
+
+def to_frame(layer: LayerData, role: v.Role, frame: WorkingFrame) -> LayerData:
+    """The layer in the overlay CRS; coordinates the transformation cannot place (a layer whose
+    declared CRS is not the one its coordinates are in) are refused, not silently dropped."""
+    geoms = frame.ingest(layer.geoms, layer.crs_wkt)
+    if len(geoms):
+        lost = ~np.isfinite(shapely.bounds(geoms)).all(axis=1)
+        if lost.any():
+            raise InputError(tr("{layer}：要素 {ids} 转换到地类图斑的坐标系后坐标无效，"
+                                "多半是图层设置的坐标系（{crs}）与数据实际的坐标系不符，请核对后重试。").format(
+                layer=v.layer_label(layer, role), ids=v.id_list(layer.fids[lost]), crs=crs_name(layer.crs_wkt)))
+    return layer.with_geoms(geoms, frame.wkt)
+
+
+def crs_name(wkt: str) -> str:
+    try:
+        facts = crs_facts(wkt)
+    except CrsError:
+        return tr("未知")
+    return f"EPSG:{facts.epsg} {facts.name}" if facts.epsg else facts.name
+
+
+def without_reprojection_slivers(geoms: np.ndarray) -> np.ndarray:
+    """Parts that only touch where they were drawn can overlap by slivers once reprojected (a vertex
+    on one side of a shared edge that the other side lacks leaves the straight line): the later
+    feature gives way there, so the overlay never counts such a sliver twice."""
+    slivers = interior_overlaps(geoms, 0.0)
+    if not slivers:
+        return geoms
+    geoms = np.asarray(geoms, dtype=object).copy()
+    for i, j, _ in sorted(slivers):
+        geoms[j] = polygonal(robust(shapely.difference, np.array([geoms[j]], dtype=object), geoms[i]))[0]
+    return geoms
+
+
+@dataclass(frozen=True)
+class ControlLine:
+    """A control-line layer as a set of land: non-overlapping parts, each the union of the features
+    that overlap there; ``labels`` are each part's values of a descriptive field (e.g. the 城镇开发边界
+    zone), joined with "、" where features were merged."""
+
+    parts: PartIndex
+    labels: np.ndarray
+
+
+def flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report,
+               label_field: str = "") -> ControlLine:
+    """A control-line layer (永久基本农田, 生态保护红线, 城镇开发边界) as a set of land.
+
+    Features overlapping as drawn (above ``OVERLAP_TOLERANCE_M2``: duplicated polygons, a feature
+    drawn twice, vendors' overlapping 三区三线) are unioned, so the land counts once, and reported.
+    Slivers made by reprojection are left to the overlay, which merges them where pieces are cut.
+    """
+    checked = v.polygons(layer, role, report)
+    overlaps = overlaps_m2(checked, frame, OVERLAP_TOLERANCE_M2)
+    ingested = to_frame(checked, role, frame)
+    values = (ingested.column(label_field, "").map(lambda z: "" if z is None else str(z).strip()).to_numpy()
+              if label_field else np.full(len(ingested), "", dtype=object))
+    geoms, cluster = dissolve_groups(ingested.geoms, overlaps)
+    labels = np.array(["、".join(sorted(set(values[cluster == k]) - {""})) for k in range(len(geoms))], dtype=object)
+    if overlaps:
+        shown = "；".join(tr("{a} 与 {b}（{area:.2f} 平方米）").format(a=int(checked.fids[i]), b=int(checked.fids[j]),
+                                                                 area=area)
+                         for i, j, area in overlaps[: v.MAX_IDS_IN_MESSAGE])
+        more = tr("等 {n} 处").format(n=len(overlaps)) if len(overlaps) > v.MAX_IDS_IN_MESSAGE else ""
+        report.warn(tr("{layer}：要素相互重叠：{pairs}{more}，合计 {total:.2f} 平方米。重叠部分已合并，面积只计一次。").format(
+            layer=v.layer_label(checked, role), pairs=shown, more=more, total=sum(a for _, _, a in overlaps)))
+    return ControlLine(parts=PartIndex.build(geoms), labels=labels)
+
+
+def overlaps_m2(layer: LayerData, frame: WorkingFrame, tolerance_m2: float, among=None) -> list:
+    """Interior overlaps of a layer's features as drawn (in the layer's own CRS, where features that
+    share an edge do not overlap), above ``tolerance_m2`` of ellipsoidal area: (i, j, m²)."""
+    pairs = interior_overlaps(layer.geoms, 0.0, among=among)
+    if not pairs:
+        return []
+    shared = robust(shapely.intersection, layer.geoms[[i for i, _, _ in pairs]], layer.geoms[[j for _, j, _ in pairs]])
+    areas = frame.areas(frame.ingest(polygonal(shared), layer.crs_wkt))
+    return [(i, j, float(area)) for (i, j, _), area in zip(pairs, areas) if area > tolerance_m2]
+
+
+def refuse_overlaps(layer: LayerData, role: v.Role, frame: WorkingFrame, tolerance_m2: float,
+                     labels=None, among=None) -> None:
+    overlaps = overlaps_m2(layer, frame, tolerance_m2, among=among)
+    if not overlaps:
+        return
+    shown = []
+    for i, j, area in overlaps[: v.MAX_IDS_IN_MESSAGE]:
+        a = labels[i] if labels is not None else int(layer.fids[i])
+        b = labels[j] if labels is not None else int(layer.fids[j])
+        shown.append(tr("{a} 与 {b}（{area:.2f} 平方米）").format(a=a, b=b, area=area))
+    raise DataError(tr("{layer}：要素相互重叠，面积会被重复统计：{pairs}。请先消除重叠。").format(
+        layer=v.layer_label(layer, role), pairs="；".join(shown)))
+
+
+def build_parcel_table(landuse: LayerData, classes: LandClasses, report: v.Report, with_township: bool) -> pd.DataFrame:
+    """Per parcel: class, township, and what its booked areas are made of (三调 convention).
+
+    A parcel's booked total is TBMJ and its class area TBDLMJ (KCMJ goes to 1203 田坎);
+    without TBMJ/TBDLMJ the class area is area × (1 − KCXS), and without KCXS the area.
+    A piece of a parcel books these pro rata to its share of the parcel's ellipsoidal area.
+    Ellipsoidal areas of whole parcels are measured only when needed (``Baseline.booked``).
+    """
+    role = v.ROLES["landuse"]
+    code = v.check_class_codes(landuse, role, "DLBM", classes, report)
+    tbmj = v.numbers(landuse, role, "TBMJ", report).to_numpy()
+    tbdlmj = v.numbers(landuse, role, "TBDLMJ", report).to_numpy()
+    kcxs = v.numbers(landuse, role, "KCXS", report).to_numpy()
+    booked = ~np.isnan(tbmj) & ~np.isnan(tbdlmj) & (tbmj > 0)
+    v.deduction_ratios(landuse, role, kcxs, used=~booked, report=report)
+    table = pd.DataFrame({
+        "code": code.to_numpy(),
+        "booked": booked,
+        "tbmj": np.where(booked, tbmj, np.nan),
+        "tbdlmj": np.where(booked, tbdlmj, np.nan),
+        "area_factor": np.where(np.isnan(kcxs), 1.0, 1.0 - np.nan_to_num(kcxs)),
+        "is_farmland": code.map(classes.is_farmland).to_numpy(dtype=bool),
+        "czcsxm": v.codes(landuse, "CZCSXM").to_numpy(),
+        "gddb": v.numbers(landuse, role, "GDDB", report).to_numpy(),
+        "gdpdjb": v.codes(landuse, "GDPDJB").to_numpy(),
+        "bsm": landuse.column("BSM", "").map(lambda b: "" if b is None else str(b)).to_numpy(),
+    })
+    if with_township:
+        table["township"] = v.township_codes_from_landuse(landuse, role).to_numpy()
+    return table
+
+
+def booked_areas(table: pd.DataFrame, whole: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(total, class area) of parcels ``idx`` given their whole ellipsoidal areas."""
+    booked = table["booked"].to_numpy()[idx]
+    total = np.where(booked, table["tbmj"].to_numpy()[idx], whole)
+    main = np.where(booked, table["tbdlmj"].to_numpy()[idx], whole * table["area_factor"].to_numpy()[idx])
+    return total, main
+
+
+def build_project_table(projects: LayerData, classes: LandClasses, ruleset: Ruleset, report: v.Report) -> pd.DataFrame:
+    role = v.ROLES["projects"]
+    code_after = v.check_class_codes(projects, role, "GHDLBM", classes, report=None)
+    types = projects.column("XMLX", "").map(lambda t: "" if t is None else str(t).strip())
+    unknown = ~types.isin(ruleset.all_project_types).to_numpy()
+    if unknown.any():
+        report.warn(tr("{layer} 字段 XMLX：要素 {ids} 的子项目类型 {types} 不在规则集的类型表中，按“其他”统计。").format(
+            layer=v.layer_label(projects, role), ids=v.id_list(projects.fids[unknown]),
+            types="、".join(sorted(set(types[unknown])))))
+    ids = projects.column("XMBH", None)
+    ids = [str(x).strip() if x not in (None, "") and not (isinstance(x, float) and np.isnan(x))
+           else tr("要素{fid}").format(fid=int(f)) for x, f in zip(ids, projects.fids)]
+    kcxs = v.numbers(projects, role, "KCXS", report).to_numpy()
+    v.deduction_ratios(projects, role, kcxs, used=np.ones(len(kcxs), dtype=bool), report=report)
+    return pd.DataFrame({"id": ids, "type": types.to_numpy(), "code_after": code_after.to_numpy(), "kcxs": kcxs,
+                         "name": projects.column("XMMC", "").to_numpy()})
+
+
+def non_overlapping_projects(drawn: LayerData, projects: LayerData, table: pd.DataFrame, ruleset: Ruleset,
+                              frame: WorkingFrame) -> np.ndarray:
+    """子项目 as non-overlapping parts in the overlay frame; overlaps (as drawn) with different
+    planned classes are a data error."""
+    overlaps = overlaps_m2(drawn, frame, ruleset.project_overlap_tolerance_m2)
+    codes = table["code_after"].to_numpy()
+    ids = table["id"].to_numpy()
+    conflicting = [(i, j, a) for i, j, a in overlaps if codes[i] != codes[j]]
+    if conflicting:
+        shown = "；".join(tr("{a}（{ca}）与 {b}（{cb}）重叠 {area:.2f} 亩（{m2:.1f} 平方米）").format(
+            a=ids[i], ca=codes[i], b=ids[j], cb=codes[j], area=to_mu(area), m2=area)
+            for i, j, area in conflicting[: v.MAX_IDS_IN_MESSAGE])
+        raise DataError(tr("子项目相互重叠且规划地类不同，无法确定规划后的地类：{pairs}。请调整子项目范围。").format(
+            pairs=shown))
+    # Same-class overlaps, and overlaps below the tolerance or made by reprojection: the later
+    # project (input order) gives way, so area counts once.
+    return without_reprojection_slivers(projects.geoms)
+

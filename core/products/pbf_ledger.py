@@ -1,0 +1,67 @@
+"""永久基本农田调出调入台账 (``pbfadjustment``): every 调出/调入 piece per unit, township and 地类图斑,
+with its quality (耕地等别, 坡度级别), and the township totals against the cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..analysis.indicators import Indicators
+from ..common.i18n import tr, translatable
+from ..geometry.measure import to_mu
+
+
+@dataclass
+class Ledger:
+    table: pd.DataFrame  # direction, unit_id, township, bsm, dlbm, dlmc, gddb, gdpdjb, area_m2, area_mu
+    geoms: np.ndarray  # overlay CRS
+    townships: pd.DataFrame
+    quality: dict
+
+
+ADJUSTED_OUT = translatable("调出")
+ADJUSTED_IN = translatable("调入")
+
+
+def pbf_ledger(ind: Indicators, cap_percent: float | None) -> Ledger:
+    """Every 调出/调入 piece (per unit, township and 地类图斑) with its quality, and township totals."""
+    t = ind.pieces.table
+    parcels = ind.baseline.parcel_table
+    classes = ind.baseline.classes
+    before, after = t["in_pbf"].to_numpy(bool), t["in_pbf_plan"].to_numpy(bool)
+    rows, geoms = [], []
+    for direction, mask in ((ADJUSTED_OUT, before & ~after), (ADJUSTED_IN, ~before & after)):
+        chosen = t[mask]
+        for (unit_id, township, parcel), group in chosen.groupby(["unit_id", "township", "parcel"], sort=True):
+            has = parcel >= 0
+            code = parcels["code"].iat[parcel] if has else ""
+            area = float(group["area_m2"].sum())
+            gddb = parcels["gddb"].iat[parcel] if has else np.nan
+            rows.append({"direction": tr(direction), "unit_id": unit_id, "township": township,
+                         "bsm": parcels["bsm"].iat[parcel] if has else "", "dlbm": code,
+                         "dlmc": classes.name(code) if code else "", "gddb": None if np.isnan(gddb) else float(gddb),
+                         "gdpdjb": parcels["gdpdjb"].iat[parcel] if has else "", "area_m2": area,
+                         "area_mu": to_mu(area)})
+            geoms.append(shapely.union_all(ind.pieces.geoms[group.index.to_numpy()]))
+    table = pd.DataFrame(rows, columns=["direction", "unit_id", "township", "bsm", "dlbm", "dlmc", "gddb", "gdpdjb",
+                                        "area_m2", "area_mu"])
+    towns = ind.per_township.copy()
+    inside_in = t[~t["in_pbf"] & t["in_pbf_plan"]].groupby("township")["area_m2"].sum()
+    towns["pbf_in_in_units_m2"] = [float(inside_in.get(code, 0.0)) for code in towns.index]
+    towns["pbf_out_share"] = np.where(towns["pbf_total_m2"] > 0,
+                                      towns["pbf_out_m2"] / towns["pbf_total_m2"].where(towns["pbf_total_m2"] > 0, 1)
+                                      * 100, np.nan)
+    towns["cap_percent"] = cap_percent if cap_percent is not None else np.nan
+    quality = {}
+    for direction in (ADJUSTED_OUT, ADJUSTED_IN):
+        rows_d = table[table["direction"] == tr(direction)]
+        known = rows_d[rows_d["gddb"].notna()]
+        quality[direction] = {
+            "area_mu": float(rows_d["area_mu"].sum()),
+            "mean_gddb": float(np.average(known["gddb"], weights=known["area_m2"])) if len(known) else None,
+            "unknown_mu": float(rows_d.loc[rows_d["gddb"].isna(), "area_mu"].sum()),
+        }
+    return Ledger(table=table, geoms=np.asarray(geoms, dtype=object), townships=towns, quality=quality)

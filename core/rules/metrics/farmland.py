@@ -1,0 +1,75 @@
+"""耕地: how much is adjusted, how much is gained (clause （五）)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...analysis.indicators import Indicators
+from ...common.i18n import tr
+from ...geometry.measure import to_mu
+from ..evaluate import (
+    FAIL,
+    conflicts_of,
+    fmt,
+    make_finding,
+    numeric_threshold,
+    per_scope,
+    share,
+    township_label,
+    unit_label,
+)
+from ..registry import Param, metric
+from ..ruleset import Rule
+
+
+@metric("farmland_adjustment_share", scopes=("township",))
+def farmland_adjustment_share(rule: Rule, ind: Indicators) -> list:
+    t = ind.pieces.table
+    classes = ind.baseline.classes
+    from_farm = np.array([classes.is_farmland(c) for c in ind.flows["from"]], dtype=bool)
+    to_farm = np.array([classes.is_farmland(c) for c in ind.flows["to"]], dtype=bool)
+    lost_pieces = np.unique(ind.flows["piece"].to_numpy()[from_farm & ~to_farm])
+    out = []
+    for code, row in ind.per_township.iterrows():
+        value = share(row["farmland_lost_in_units_m2"], row["farmland_total_m2"])
+        name = township_label(code, row["name"])
+        if value is None:
+            out.append(make_finding(rule, "township", code, None, None,
+                                tr("{township}无耕地，不计算耕地调整比例").format(township=name)))
+            continue
+        detail = tr("{township}整治单元内耕地转为其他地类 {lost} 亩，占乡镇耕地 {total} 亩的 {value}%").format(
+            township=name, lost=fmt(to_mu(row["farmland_lost_in_units_m2"])),
+            total=fmt(to_mu(row["farmland_total_m2"])), value=fmt(value, rule.decimals))
+        finding = make_finding(rule, "township", code, value, numeric_threshold(rule), detail)
+        if finding.status == FAIL:
+            mask = np.zeros(len(t), dtype=bool)
+            mask[lost_pieces] = True
+            mask &= t["township"].to_numpy() == code
+            finding.conflicts = conflicts_of(ind, rule, mask, tr("耕地调整超限"), finding.message, by="township")
+        out.append(finding)
+    return out
+
+
+@metric("farmland_net_gain", scopes=("scheme", "unit"),
+        params={"per_unit_rows": Param(bool, required=False, doc="也列出各单元的参考值")},
+        columns=("farmland_before_m2", "farmland_after_m2"))
+def farmland_net_gain(rule: Rule, ind: Indicators) -> list:
+    def one(scope, scope_id, before, after, label):
+        value = share(after - before, before)
+        if value is None:
+            return make_finding(rule, scope, scope_id, None, None,
+                            tr("{label}现状无耕地，不计算新增耕地比例").format(label=label))
+        detail = tr("{label}耕地现状 {before} 亩、规划 {after} 亩，净增 {gain} 亩，为原有耕地的 {value}%").format(
+            label=label, before=fmt(to_mu(before)), after=fmt(to_mu(after)), gain=fmt(to_mu(after - before)),
+            value=fmt(value, rule.decimals))
+        return make_finding(rule, scope, scope_id, value, numeric_threshold(rule), detail)
+
+    out = per_scope(rule, ind, lambda scope, sid, row, label: one(
+        scope, sid, row["farmland_before_m2"], row["farmland_after_m2"], label))
+    if rule.scope == "scheme" and rule.param("per_unit_rows", False):
+        for unit_id, row in ind.per_unit.iterrows():
+            finding = one("unit", unit_id, row["farmland_before_m2"], row["farmland_after_m2"],
+                          unit_label(unit_id, row["name"]))
+            finding.message = tr("（单元参考值）") + finding.message
+            out.append(finding)
+    return out
