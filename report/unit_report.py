@@ -103,9 +103,7 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
     row = units.loc[unit_id]
     name = str(row["name"] or "")
     classes = ind.baseline.classes
-    pieces = ind.pieces.table
-    mine = pieces["unit_id"] == unit_id
-    towns = sorted(set(pieces.loc[mine, "township"]) - {""})
+    towns = result.townships_of(unit_id)
     town_names = "、".join(f"{ind.per_township['name'].get(c, '') or c}（{c}）" for c in towns) or tr("（未确定）")
     date = date or _dt.date.today().isoformat()
     label = name or unit_id
@@ -119,7 +117,7 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
     ledger = pbf_ledger(ind, None)
     unit_ledger = ledger.table[ledger.table["unit_id"] == unit_id]
     projects = _projects(result, unit_id)
-    findings = _relevant_findings(result, unit_id, towns)
+    findings = result.findings_for_unit(unit_id)
 
     area = row["area_m2"]
     farm_b, farm_a = row["farmland_before_m2"], row["farmland_after_m2"]
@@ -321,8 +319,3 @@ def _projects(result: CheckResult, unit_id: str) -> pd.DataFrame:
                      "investment": 0.0 if np.isnan(numbers["TZ"][k]) else float(numbers["TZ"][k]),
                      "start": numbers["KSNF"][k], "end": numbers["JSNF"][k]})
     return pd.DataFrame(rows, columns=columns).sort_values("id").reset_index(drop=True)
-
-
-def _relevant_findings(result: CheckResult, unit_id: str, towns: list) -> list:
-    return [f for f in result.findings if f.scope == "scheme" or (f.scope == "unit" and f.scope_id == unit_id)
-            or (f.scope == "township" and f.scope_id in towns)]

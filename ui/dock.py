@@ -30,6 +30,7 @@ from ..core.common.i18n import tr
 from ..core.geometry.measure import to_mu
 from ..core.rules.evaluate import COMPARE_TEXT, FAIL, NOT_APPLICABLE, PASS, share
 from ..core.rules.landclasses import load_land_classes
+from ..processing.algorithms.scheme_inputs import PARAMETER_OF_ROLE
 from ..qgis_bridge.layer_io import to_qgs_geometry
 from .layer_roles import guess_roles
 from .live_controller import LiveController
@@ -204,13 +205,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
         """Rows for the whole scheme, or for one unit (its rows, its townships' rows, the scheme's rows)."""
         if self.result is None:
             return []
-        findings = self.result.findings
-        if not unit_id:
-            return findings
-        pieces = self.result.indicators.pieces.table
-        townships = set(pieces.loc[pieces["unit_id"] == unit_id, "township"])
-        return [f for f in findings if f.scope == "scheme" or (f.scope == "unit" and f.scope_id == unit_id)
-                or (f.scope == "township" and f.scope_id in townships)]
+        return self.result.findings_for_unit(unit_id) if unit_id else self.result.findings
 
     def render(self):
         if self.result is None:
@@ -356,9 +351,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
 
     # ------------------------------------------------------------------ actions
     def algorithm_parameters(self) -> dict:
-        names = {"units": "UNITS", "landuse": "LANDUSE", "projects": "PROJECTS", "pbf": "PBF", "pbf_plan": "PBF_PLAN",
-                 "eco": "ECO_REDLINE", "udb": "UDB", "udb_plan": "UDB_PLAN", "townships": "TOWNSHIPS"}
-        parameters = {names[r]: layer.id() for r, layer in self.roles().items() if layer is not None}
+        parameters = {PARAMETER_OF_ROLE[r]: layer.id() for r, layer in self.roles().items() if layer is not None}
         parameters["UNIT_ID_FIELD"] = self.unitIdField.currentField() or "DYBH"
         if self.rulesetFile.filePath():
             parameters["RULESET"] = self.rulesetFile.filePath()

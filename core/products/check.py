@@ -49,6 +49,18 @@ class CheckResult:
                 return f
         raise KeyError((rule_id, scope_id))
 
+    def townships_of(self, unit_id: str) -> list[str]:
+        """The township codes a unit's land lies in."""
+        pieces = self.indicators.pieces.table
+        return sorted(set(pieces.loc[pieces["unit_id"] == unit_id, "township"]) - {""})
+
+    def findings_for_unit(self, unit_id: str) -> list:
+        """What concerns one unit: its own rows, its townships' rows and the scheme's rows (the panel's
+        view of a unit and the unit's report show the same)."""
+        towns = set(self.townships_of(unit_id))
+        return [f for f in self.findings if f.scope == "scheme" or (f.scope == "unit" and f.scope_id == unit_id)
+                or (f.scope == "township" and f.scope_id in towns)]
+
     def conflict_geometries(self, crs_wkt: str) -> np.ndarray:
         """Conflict polygons reprojected to ``crs_wkt`` (for output layers)."""
         geoms = np.array([c.geom for c in self.conflicts], dtype=object)

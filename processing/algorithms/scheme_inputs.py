@@ -35,6 +35,10 @@ LAYER_PARAMETERS = (
 )
 
 
+# role -> parameter name (the panel opens algorithms with its layers under these names)
+PARAMETER_OF_ROLE = {role: name for name, role, _label, _optional in LAYER_PARAMETERS}
+
+
 def add_scheme_parameters(algorithm, names=None, optional=(), ruleset: bool = True) -> None:
     """Add the scheme's layer parameters (all, or ``names``), ``optional`` ones made optional."""
     for name, _role, label, is_optional in LAYER_PARAMETERS:
