@@ -22,7 +22,7 @@ from ..ingest.layers import SchemeLayers
 from ..ingest.plan import Plan, build_plan, build_survey_plan
 from ..rules.ruleset import Ruleset, load_ruleset
 from .indicators import Indicators, compute_indicators
-from .pieces import Pieces, build_pieces
+from .pieces import Pieces, build_pieces, build_whole_area_pieces
 
 # The scope of an analysis without units: everything the layers cover.
 WHOLE_AREA_ID = translatable("全域")
@@ -37,8 +37,8 @@ class Analysis:
     baseline: Baseline
     plan: Plan
     indicators: Indicators
-    warnings: tuple
-    given: frozenset  # the layers the planner gave (SchemeLayers attribute names)
+    warnings: tuple[str, ...]
+    given: frozenset[str]  # the layers the planner gave (SchemeLayers attribute names)
     whole_area: bool = False  # no units: one scope covering every layer
 
     @property
@@ -72,7 +72,7 @@ def analyse(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Base
     plan = (build_survey_plan(layers, baseline, ruleset, survey_after) if survey_after is not None
             else build_plan(layers, baseline, ruleset))
     progress.step(40, tr("叠加分析"))
-    pieces = build_pieces(baseline, plan)
+    pieces = build_whole_area_pieces(baseline, plan) if whole_area else build_pieces(baseline, plan)
     progress.step(75, tr("统计指标"))
     indicators = compute_indicators(baseline, plan, pieces, ruleset)
     warnings = list(baseline.warnings) + list(plan.warnings)
@@ -82,7 +82,7 @@ def analyse(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Base
                     given=given, whole_area=whole_area)
 
 
-def outside_landuse_warnings(indicators: Indicators) -> list:
+def outside_landuse_warnings(indicators: Indicators) -> list[str]:
     outside = indicators.per_unit["outside_landuse_m2"]
     return [tr("整治单元 {id} 有 {mu:.2f} 亩不在地类图斑范围内，按未知地类统计。").format(id=unit_id, mu=to_mu(value))
             for unit_id, value in outside[outside > 1.0].items()]

@@ -6,6 +6,7 @@ group-by over these pieces (``indicators``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 import pandas as pd
@@ -14,11 +15,15 @@ from ..geometry.measure import WorkingFrame
 from ..geometry.overlay import (
     SLIVER_AREA_M2,
     OverlappingParts,
+    PartIndex,
 )
 from ..ingest import validate as v
 from ..ingest.baseline import Baseline
 from ..ingest.layers import FLAG_LAYERS
 from ..ingest.plan import Plan
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 # ----------------------------------------------------------------------------- pieces
 
@@ -41,14 +46,14 @@ class Pieces:
         return self.metric
 
     @classmethod
-    def concat(cls, parts: list) -> "Pieces":
-        parts = [p for p in parts if p is not None]
-        if not parts:
+    def concat(cls, parts: Iterable[Pieces | None]) -> "Pieces":
+        given = [p for p in parts if p is not None]
+        if not given:
             return cls(table=_empty_piece_table(), geoms=np.empty(0, dtype=object))
-        metric = (np.concatenate([p.metric for p in parts]) if all(p.metric is not None for p in parts)
+        metric = (np.concatenate([p.metric for p in given]) if all(p.metric is not None for p in given)
                   else None)
-        return cls(table=pd.concat([p.table for p in parts], ignore_index=True),
-                   geoms=np.concatenate([p.geoms for p in parts]), metric=metric)
+        return cls(table=pd.concat([p.table for p in given], ignore_index=True),
+                   geoms=np.concatenate([p.geoms for p in given]), metric=metric)
 
 
 _PIECE_COLUMNS = ("unit", "unit_id", "parcel", "township", "project", "area_m2", "total_m2", "main_before_m2",
@@ -60,12 +65,42 @@ def _empty_piece_table() -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in _PIECE_COLUMNS})
 
 
-def build_pieces(baseline: Baseline, plan: Plan, unit_positions=None) -> Pieces:
+def build_pieces(baseline: Baseline, plan: Plan, unit_positions: npt.ArrayLike | None = None) -> Pieces:
     """Overlay the given units (all by default) with every other layer into atomic pieces."""
     if unit_positions is None:
         unit_positions = np.arange(len(plan.units))
     unit_positions = np.asarray(unit_positions, dtype=np.int64)
     return overlay_areas(baseline, plan, plan.units.geoms[unit_positions], unit_positions)
+
+
+def build_whole_area_pieces(baseline: Baseline, plan: Plan) -> Pieces:
+    """The pieces of an analysis without units: the land any layer covers, overlaid as one scope.
+
+    Overlaying a box around everything would carry its remainder outside the layers — one polygon
+    with a hole for every feature — through every cut; the land the layers cover is overlaid instead.
+    """
+    geoms = land_covered(baseline, plan)
+    return overlay_areas(baseline, plan, geoms, np.zeros(len(geoms), dtype=np.int64))
+
+
+def land_covered(baseline: Baseline, plan: Plan) -> np.ndarray:
+    """The land of the survey, 子项目 and control lines as non-overlapping polygons: each layer adds
+    what the layers before it do not cover (cut locally, feature by feature)."""
+    layers = [baseline.parcels, plan.project_parts, baseline.pbf, plan.pbf_plan, baseline.eco, baseline.udb,
+              plan.udb_plan]
+    covered: list = []
+    index = None
+    for k, parts in enumerate(layers):
+        # (a plan layer not given is the baseline's own index: it adds nothing)
+        if parts is None or len(parts) == 0 or any(parts is seen for seen in layers[:k]):
+            continue
+        geoms = parts.geoms
+        if index is not None:
+            step = baseline.cut(geoms, index)
+            geoms = step.geoms[step.part < 0]
+        covered.append(np.asarray(geoms, dtype=object))
+        index = PartIndex.build(np.concatenate(covered))
+    return np.concatenate(covered) if covered else np.empty(0, dtype=object)
 
 
 def overlay_areas(baseline: Baseline, plan: Plan, geoms: np.ndarray, unit_positions: np.ndarray) -> Pieces:
@@ -83,7 +118,7 @@ def overlay_areas(baseline: Baseline, plan: Plan, geoms: np.ndarray, unit_positi
     parcel = step.part
     geoms = step.geoms
 
-    if baseline.has_township_layer:
+    if baseline.townships is not None:  # has_township_layer
         step = baseline.cut(geoms, baseline.township_parts, on_overlap="error")
         unit, parcel, geoms = unit[step.source], parcel[step.source], step.geoms
         codes = baseline.townships.attrs["XZQDM"].to_numpy()
@@ -97,7 +132,7 @@ def overlay_areas(baseline: Baseline, plan: Plan, geoms: np.ndarray, unit_positi
     unit, parcel, township, geoms = unit[step.source], parcel[step.source], township[step.source], step.geoms
     project = step.part
 
-    flags = {}
+    flags: dict[str, np.ndarray] = {}
     for name in FLAG_LAYERS:
         index = plan.pbf_plan if name == "pbf_plan" else plan.udb_plan if name == "udb_plan" \
             else baseline.flag_index(name)
