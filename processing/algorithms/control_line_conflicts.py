@@ -24,8 +24,8 @@ class ControlLineConflictsAlgorithm(LandConsolidationAlgorithm):
     DISPLAY = "三线冲突分析"
     GROUP = "check"
     HELP_ZH = (
-        "<p>找出三条控制线之间和规划建设用地的全部冲突（意见第（三）条“严守三条控制线”），逐块输出类型、所在单元、"
-        "面积（亩）和条款：规划永久基本农田与生态保护红线重叠、与城镇开发边界（分区）重叠；生态保护红线与城镇开发边界重叠；"
+        "<p>找出三条控制线之间和规划建设用地的全部冲突（意见第（三）条“严守三条控制线”），每种冲突按所在单元和明细"
+        "（城镇开发边界分区或子项目）合并为一个图斑，给出类型、所在单元、面积（亩）和条款：规划永久基本农田与生态保护红线重叠、与城镇开发边界（分区）重叠；生态保护红线与城镇开发边界重叠；"
         "子项目规划地类为建设用地而位于生态保护红线内、或位于城镇开发边界外（给出现状地类图斑时只计新增部分）。"
         "城镇开发边界用规划边界（缺省同现状），分区取 UDB_ZONE_FIELD 字段。规划永久基本农田的冲突按所在控制线的组合分类，"
         "同时位于红线和城镇开发边界内的部分单列为“永久基本农田与生态保护红线、城镇开发边界重叠”，不重复计入，"
@@ -35,7 +35,8 @@ class ControlLineConflictsAlgorithm(LandConsolidationAlgorithm):
     HELP_EN = (
         "<p>Every conflict among planned permanent basic farmland, the ecological red line and the urban development "
         "boundary (by zone), and sub-projects planned as construction land inside the red line or outside the "
-        "boundary (only new construction when land-use parcels are given), as polygons with type, unit, area (mu) "
+        "boundary (only new construction when land-use parcels are given), one polygon per kind, unit and detail "
+        "(boundary zone or sub-project), with type, unit, area (mu) "
         "and clause. Planned farmland conflicts are classed by the combination of lines they lie in (farmland in both "
         "the red line and the boundary is one kind of its own), so they add up to the rule value of "
         "pbf_control_line_overlap; new construction both inside the red line and outside the boundary counts in both "
