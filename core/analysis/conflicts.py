@@ -77,7 +77,7 @@ KIND_BY_KEY = {kind.key: kind for kind in KINDS}
 PBF_OVERLAP_KINDS = ("pbf_eco_udb", "pbf_eco", "pbf_udb")
 
 
-def _flags(codes: np.ndarray, predicate) -> np.ndarray:
+def _flags(codes: np.ndarray, predicate: Callable[[str], bool]) -> np.ndarray:
     if len(codes) == 0:
         return np.zeros(0, dtype=bool)
     unique, inverse = np.unique(codes.astype(str), return_inverse=True)

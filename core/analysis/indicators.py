@@ -8,6 +8,7 @@ All areas in m² here; conversion to 亩/公顷 happens where figures are shown.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, Iterable, TypedDict, cast
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from ..ingest.baseline import Baseline
 from ..ingest.plan import Plan
 from ..rules.ruleset import Ruleset
 from .cache import AnalysisCache
-from .patches import Patches, find_patches
+from .patches import PatchClass, Patches, find_patches
 from .pieces import Pieces, flows
 
 UNIT_COLUMNS = (
@@ -28,6 +29,15 @@ UNIT_COLUMNS = (
     "eco_construction_new_m2", "pbf_before_m2", "pbf_after_m2", "pbf_out_m2", "pbf_in_m2",
     "pbf_plan_in_eco_m2", "pbf_plan_in_udb_plan_m2", "pbf_plan_conflict_m2", "outside_landuse_m2",
 )
+
+
+class UdbFigures(TypedDict):
+    """城镇开发边界 figures of the whole layers (``Indicators.udb``)."""
+
+    udb_m2: float | None  # None without a 城镇开发边界 layer
+    udb_plan_m2: float | None
+    urban_construction_m2: float
+    has_czcsxm: bool
 
 
 @dataclass
@@ -41,14 +51,15 @@ class Indicators:
     per_township: pd.DataFrame
     project_areas: pd.DataFrame  # unit_id, project, project_id, type, area_m2 (in the unit), whole_area_m2, geom
     type_areas: pd.DataFrame  # unit_id, type, area_m2, geom: each 子项目 type's land in each unit, counted once
-    udb: dict
-    _patches: dict = field(default_factory=dict)
+    udb: UdbFigures
+    _patches: dict[tuple[str, float, str | None], Patches] = field(default_factory=dict)
 
     @property
     def scheme(self) -> pd.Series:
         return self.per_unit[list(UNIT_COLUMNS)].sum()
 
-    def patches(self, which: str = "pbf_plan", gap_m: float = 0.0, classes=(), unit_id=None) -> Patches:
+    def patches(self, which: str = "pbf_plan", gap_m: float = 0.0, classes: Iterable[PatchClass] = (),
+                unit_id: str | None = None) -> Patches:
         """Contiguous patches of baseline ('pbf') or planned ('pbf_plan') PBF inside the units."""
         key = (which, float(gap_m), unit_id)
         if key not in self._patches:
@@ -58,7 +69,7 @@ class Indicators:
             self._patches[key] = find_patches(metric, areas, gap_m, list(classes))
         return self._patches[key]
 
-    def patch_mask(self, which: str = "pbf_plan", unit_id=None) -> np.ndarray:
+    def patch_mask(self, which: str = "pbf_plan", unit_id: str | None = None) -> np.ndarray:
         """The pieces ``patches`` groups: in baseline ('pbf') or planned ('pbf_plan') PBF, in one unit or all."""
         t = self.pieces.table
         mask = t["in_" + which].to_numpy(dtype=bool, copy=True)  # a view would write into the table
@@ -85,7 +96,7 @@ def compute_indicators(baseline: Baseline, plan: Plan, pieces: Pieces, ruleset: 
                       udb=_cached_udb(baseline, plan, ruleset, cache.udb.valid_for(plan.udb_plan, ruleset)))
 
 
-def _class_flags(codes: np.ndarray, predicate) -> np.ndarray:
+def _class_flags(codes: np.ndarray, predicate: Callable[[str], bool]) -> np.ndarray:
     unique, inverse = np.unique(codes.astype(str), return_inverse=True)
     return np.array([predicate(c) for c in unique], dtype=bool)[inverse] if len(codes) else np.zeros(0, bool)
 
@@ -96,7 +107,7 @@ def _per_unit(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame
     n_units = len(plan.units)
     unit = t["unit"].to_numpy().astype(np.int64)
 
-    def by_unit(values, mask=None):
+    def by_unit(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         weights = values if mask is None else np.where(mask, values, 0.0)
         return np.bincount(unit, weights=weights, minlength=n_units)
 
@@ -117,7 +128,7 @@ def _per_unit(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame
     f_m2 = flow["m2"].to_numpy()
     f_eco = flow["in_eco"].to_numpy(dtype=bool)
 
-    def flow_by_unit(mask):
+    def flow_by_unit(mask: np.ndarray) -> np.ndarray:
         return np.bincount(f_unit, weights=np.where(mask, f_m2, 0.0), minlength=n_units)
 
     conflict = flags["pbf_plan"] & (flags["eco"] | flags["udb_plan"])
@@ -146,7 +157,8 @@ def _per_unit(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame
     return frame
 
 
-def _per_township(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame, known: dict) -> pd.DataFrame:
+def _per_township(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame,
+                  known: dict[str, tuple[float, float]]) -> pd.DataFrame:
     """Townships the units touch: their whole 耕地 and PBF, and what the scheme adjusts there."""
     classes = baseline.classes
     t = pieces.table
@@ -189,7 +201,7 @@ def township_pbf(baseline: Baseline, plan: Plan, code: str) -> tuple[float, floa
 PROJECT_AREA_COLUMNS = ["unit_id", "project", "area_m2", "whole_area_m2", "project_id", "type", "geom"]
 
 
-def _project_areas(baseline: Baseline, plan: Plan, cache: dict) -> pd.DataFrame:
+def _project_areas(baseline: Baseline, plan: Plan, cache: dict[str, tuple[bytes, pd.DataFrame]]) -> pd.DataFrame:
     """Each 子项目's area in each unit, measured on the project as drawn (not on what is left of it
     where another project of the same class overlaps), and its whole area (a parcel's size limit
     applies to the parcel, whichever units it crosses); ``geom`` is the part inside the unit.
@@ -210,13 +222,16 @@ def _project_areas(baseline: Baseline, plan: Plan, cache: dict) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=PROJECT_AREA_COLUMNS)
     frame = pd.concat(parts, ignore_index=True)
-    return frame.sort_values(["unit_id", "project"]).reset_index(drop=True)[PROJECT_AREA_COLUMNS]
+    # pandas-stubs need Python >= 3.10: under python_version 3.9 every frame[key] is typed Series.
+    return frame.sort_values(["unit_id", "project"]).reset_index(drop=True)[PROJECT_AREA_COLUMNS]  # type: ignore[return-value]
 
 
 def _project_areas_in(baseline: Baseline, plan: Plan, positions: np.ndarray) -> pd.DataFrame:
     # Each unit takes its own intersection with each 子项目, independently of the other units, so a
     # sliver where two units meet cannot move a project's area between them, and a unit's rows do
     # not depend on which other units were recomputed.
+    if plan.projects is None:  # as plan.projects.geoms failed: _project_areas asks only with 子项目
+        raise AttributeError("'NoneType' object has no attribute 'geoms'")
     units = plan.units.geoms[positions]
     unit_k, project = STRtree(plan.projects.geoms).query(units, predicate="intersects")
     if len(unit_k) == 0:
@@ -235,7 +250,8 @@ def _project_areas_in(baseline: Baseline, plan: Plan, positions: np.ndarray) -> 
     frame["whole_area_m2"] = baseline.frame.areas(plan.projects.geoms[k])
     frame["project_id"] = plan.project_table["id"].to_numpy()[k]
     frame["type"] = plan.project_table["type"].to_numpy()[k]
-    return frame[PROJECT_AREA_COLUMNS]
+    # pandas-stubs need Python >= 3.10: under python_version 3.9 every frame[key] is typed Series.
+    return frame[PROJECT_AREA_COLUMNS]  # type: ignore[return-value]
 
 
 def _type_areas(baseline: Baseline, project_areas: pd.DataFrame) -> pd.DataFrame:
@@ -250,7 +266,8 @@ def _type_areas(baseline: Baseline, project_areas: pd.DataFrame) -> pd.DataFrame
         return pd.DataFrame(columns=["unit_id", "type", "area_m2", "geom"])
     table = pd.DataFrame(rows)
     table["area_m2"] = baseline.frame.areas(np.asarray(table["geom"], dtype=object))
-    return table[["unit_id", "type", "area_m2", "geom"]]
+    # pandas-stubs need Python >= 3.10: under python_version 3.9 every frame[key] is typed Series.
+    return table[["unit_id", "type", "area_m2", "geom"]]  # type: ignore[return-value]
 
 
 def type_area(ind: Indicators, unit_id: str, kind: str) -> float:
@@ -260,15 +277,15 @@ def type_area(ind: Indicators, unit_id: str, kind: str) -> float:
     return float(chosen["area_m2"].sum())
 
 
-def _cached_udb(baseline: Baseline, plan: Plan, ruleset: Ruleset, known: dict) -> dict:
+def _cached_udb(baseline: Baseline, plan: Plan, ruleset: Ruleset, known: dict[str, object]) -> UdbFigures:
     if not known:
         known.update(_udb_figures(baseline, plan, ruleset))
-    return dict(known)
+    return cast(UdbFigures, dict(known))  # the memo holds what _udb_figures gave
 
 
-def _udb_figures(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> dict:
+def _udb_figures(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> UdbFigures:
     """城镇开发边界 areas (whole layers) and 现状城镇建设用地 (三调 class areas)."""
-    urban_codes = ()
+    urban_codes: tuple[str, ...] = ()
     for rule in ruleset.rules_of("udb_expansion_factor"):
         urban_codes = tuple(str(c) for c in rule.param("urban_czcsxm", ()))
     table = baseline.parcel_table

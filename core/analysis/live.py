@@ -15,6 +15,7 @@ engine's own function, the panel's numbers equal the algorithm's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Tuple, cast
 
 import numpy as np
 import shapely
@@ -23,6 +24,7 @@ from ..common.i18n import tr
 from ..common.progress import SILENT, Progress
 from ..geometry.overlay import SLIVER_AREA_M2, polygonal, robust
 from ..ingest.baseline import Baseline, build_baseline
+from ..ingest.layerdata import LayerData
 from ..ingest.layers import SchemeLayers
 from ..ingest.plan import Plan, build_plan
 from ..products.check import CheckResult
@@ -32,15 +34,22 @@ from .cache import AnalysisCache
 from .indicators import compute_indicators
 from .pieces import Pieces, book_areas, build_pieces, overlay_areas
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    from shapely.geometry.base import BaseGeometry
+
+# A bounding box (xmin, ymin, xmax, ymax).
+Box = Tuple[float, float, float, float]
+
 
 @dataclass
 class Changes:
     """What an edit touched. ``None`` for a layer means unchanged; an empty list of boxes means 'anywhere'."""
 
     units: bool = True
-    projects: list | None = None  # bounding boxes (xmin, ymin, xmax, ymax) in the layer's CRS, old and new
-    pbf_plan: list | None = None
-    udb_plan: list | None = None
+    projects: list[Box] | None = None  # bounding boxes (xmin, ymin, xmax, ymax) in the layer's CRS, old and new
+    pbf_plan: list[Box] | None = None
+    udb_plan: list[Box] | None = None
 
     @classmethod
     def everything(cls) -> "Changes":
@@ -52,7 +61,7 @@ class Changes:
 
     def merge(self, other: "Changes") -> "Changes":
         """Both sets of changes (for edits made while a computation was cancelled)."""
-        def boxes(a, b):
+        def boxes(a: list[Box] | None, b: list[Box] | None) -> list[Box] | None:
             if a is None:
                 return b
             if b is None:
@@ -66,7 +75,7 @@ class Changes:
 @dataclass
 class _UnitCache:
     wkb: bytes
-    bounds: tuple
+    bounds: Box
     pieces: Pieces
 
 
@@ -76,7 +85,7 @@ class LiveScheme:
     ruleset: Ruleset
     plan: Plan | None = None
     layers: SchemeLayers | None = None
-    _pieces: dict = field(default_factory=dict)  # unit id -> _UnitCache
+    _pieces: dict[str, _UnitCache] = field(default_factory=dict)  # unit id -> _UnitCache
     cache: AnalysisCache = field(default_factory=AnalysisCache)  # the indicators' memos
     rebuilt_units: int = 0  # how many units the last update overlaid again (for tests and the benchmark)
 
@@ -128,7 +137,7 @@ class LiveScheme:
                            findings=findings, warnings=list(self.baseline.warnings) + list(plan.warnings))
 
     # ------------------------------------------------------------------ internals
-    def _changed_unit_ids(self, units) -> set:
+    def _changed_unit_ids(self, units: LayerData | None) -> set[str] | None:
         """Units whose outline differs from the last finished update (new ones included)."""
         if units is None or self.layers is None or self.layers.units is None:
             return None
@@ -141,8 +150,10 @@ class LiveScheme:
     def _merge_layers(self, layers: SchemeLayers, changes: Changes, first: bool) -> SchemeLayers:
         """The plan layers: new ones for what changed, the previous ones otherwise."""
         old = self.layers if not first else layers
+        if old is None:  # update() passes first whenever self.layers is None
+            raise AttributeError("'NoneType' object has no attribute 'units'")
 
-        def pick(name, changed):
+        def pick(name: str, changed: list[Box] | None) -> LayerData | None:
             return getattr(layers, name) if (first or changed is not None) else getattr(old, name)
 
         return SchemeLayers(units=layers.units if (first or changes.units) else old.units,
@@ -151,9 +162,10 @@ class LiveScheme:
                             pbf_plan=pick("pbf_plan", changes.pbf_plan),
                             udb_plan=pick("udb_plan", changes.udb_plan))
 
-    def _dirty_boxes(self, changes: Changes, merged: SchemeLayers) -> tuple[list, bool]:
+    def _dirty_boxes(self, changes: Changes, merged: SchemeLayers) -> tuple[list[list[Any]], bool]:
         """Changed areas in the overlay CRS, and whether some change has no known area (then: all)."""
-        boxes, everywhere = [], False
+        boxes: list[list[Any]] = []  # [xmin, ymin, xmax, ymax] each (Any: shapely.box(*box) takes four floats)
+        everywhere = False
         for name in ("projects", "pbf_plan", "udb_plan"):
             changed = getattr(changes, name)
             if changed is None:
@@ -167,10 +179,11 @@ class LiveScheme:
             boxes.extend(shapely.bounds(self.baseline.frame.ingest(corners, crs)).tolist())
         return boxes, everywhere
 
-    def _pieces_for(self, plan: Plan, merged: SchemeLayers, changes: Changes) -> tuple:
+    def _pieces_for(self, plan: Plan, merged: SchemeLayers,
+                    changes: Changes) -> tuple[Pieces, dict[str, _UnitCache], int]:
         boxes, everywhere = self._dirty_boxes(changes, merged)
         dirty = [shapely.box(*b) for b in boxes]
-        keep = {}
+        keep: dict[str, _UnitCache] = {}
         stale = []
         patched = 0
         for position, (unit_id, geom) in enumerate(zip(plan.unit_ids, plan.units.geoms)):
@@ -178,9 +191,9 @@ class LiveScheme:
             wkb = shapely.to_wkb(geom)
             clean = (cached is not None and not everywhere
                      and not any(shapely.intersects(shapely.box(*cached.bounds), box) for box in dirty))
-            if clean and cached.wkb == wkb:
+            if clean and cached is not None and cached.wkb == wkb:  # clean: cached is not None
                 keep[unit_id] = cached
-            elif clean:  # only the unit's outline moved: redo the pieces where it moved
+            elif clean and cached is not None:  # only the unit's outline moved: redo the pieces where it moved
                 keep[unit_id] = self._reshaped(cached, geom, wkb, position, plan)
                 patched += 1
             else:
@@ -203,24 +216,28 @@ class LiveScheme:
             ordered.append(pieces)
         return Pieces.concat(ordered), keep, len(stale) + patched
 
-    def _reshaped(self, cached: "_UnitCache", geom, wkb: bytes, position: int, plan: Plan) -> "_UnitCache":
+    def _reshaped(self, cached: "_UnitCache", geom: BaseGeometry, wkb: bytes, position: int,
+                  plan: Plan) -> "_UnitCache":
         """A unit's pieces after its outline changed: pieces cut back where the unit shrank,
         new pieces overlaid where it grew, the rest reused (cost follows the edit, not the unit)."""
         frame = self.baseline.frame
         sliver = frame.square_metres_to_units(SLIVER_AREA_M2)
         old = shapely.from_wkb(cached.wkb)
-        removed = polygonal(robust(shapely.difference, np.array([old], dtype=object), geom))[0]
-        added = polygonal(robust(shapely.difference, np.array([geom], dtype=object), old))[0]
+        # robust() broadcasts one geometry as its ``b``; its hint (geometry.overlay) says array-like only.
+        old_b, geom_b = cast("npt.ArrayLike", old), cast("npt.ArrayLike", geom)
+        removed = polygonal(robust(shapely.difference, np.array([old], dtype=object), geom_b))[0]
+        added = polygonal(robust(shapely.difference, np.array([geom], dtype=object), old_b))[0]
         table = cached.pieces.table.copy()
         geoms = cached.pieces.geoms.copy()
         if not shapely.is_empty(removed) and shapely.area(removed) > sliver:
             shapely.prepare(removed)
             hit = np.flatnonzero(shapely.intersects(removed, geoms) & ~shapely.touches(removed, geoms))
             if len(hit):
-                geoms[hit] = polygonal(robust(shapely.intersection, geoms[hit], geom))
+                geoms[hit] = polygonal(robust(shapely.intersection, geoms[hit], geom_b))
                 table.loc[hit, "area_m2"] = frame.areas(geoms[hit])
                 alive = shapely.area(geoms) > sliver
-                table, geoms = table[alive].reset_index(drop=True), geoms[alive]
+                # pandas-stubs need Python >= 3.10: under python_version 3.9 every frame[key] is typed Series.
+                table, geoms = table[alive].reset_index(drop=True), geoms[alive]  # type: ignore[assignment]
         parts = [Pieces(table=table, geoms=geoms)]
         if not shapely.is_empty(added) and shapely.area(added) > sliver:
             parts.append(overlay_areas(self.baseline, plan, np.array([added], dtype=object), np.array([position])))
@@ -229,7 +246,7 @@ class LiveScheme:
         book_areas(pieces.table, self.baseline, plan)
         return _UnitCache(wkb=wkb, bounds=tuple(shapely.bounds(geom)), pieces=pieces)
 
-    def _touched_townships(self, boxes: list, merged: SchemeLayers) -> set | None:
+    def _touched_townships(self, boxes: list[Box], merged: SchemeLayers) -> set[str] | None:
         """Townships whose area meets the changed boxes (None: the change has no known area)."""
         if not boxes:
             return None

@@ -4,6 +4,7 @@ by the ruleset's classes (百亩方/千亩方/万亩方)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,13 @@ from shapely import STRtree
 
 from ..geometry.measure import to_mu
 from ..geometry.overlay import connected_components
+
+
+class PatchClass(TypedDict):
+    """A class of patches (a ruleset's ``patch_classes`` entry): its name and the least area it takes (亩)."""
+
+    name: str
+    min_mu: float
 
 
 @dataclass
@@ -36,13 +44,13 @@ class Patches:
     def largest_m2(self) -> float:
         return float(self.table["area_m2"].max()) if len(self.table) else 0.0
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, float]:
         areas = self.table["area_m2"].to_numpy() if len(self.table) else np.zeros(0)
         return {"count": int(len(areas)), "largest_m2": float(areas.max()) if len(areas) else 0.0,
                 "mean_m2": float(areas.mean()) if len(areas) else 0.0, "total_m2": float(areas.sum())}
 
 
-def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: list) -> Patches:
+def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: Sequence[PatchClass]) -> Patches:
     """Group polygons closer than ``gap_m`` into patches; classes are [{name, min_mu}] largest first.
 
     Multi-part inputs are split first: two parts of one clipped piece may lie far apart and
@@ -81,7 +89,7 @@ def find_patches(geoms: np.ndarray, areas: np.ndarray, gap_m: float, classes: li
     return Patches(table=table, parts=parts, part_patch=patch, piece_patch=patch[largest_part])
 
 
-def patch_class(area_mu: float, classes: list) -> str:
+def patch_class(area_mu: float, classes: Sequence[PatchClass]) -> str:
     for entry in sorted(classes, key=lambda e: -e["min_mu"]):
         if area_mu >= entry["min_mu"]:
             return entry["name"]

@@ -88,7 +88,7 @@ def land_covered(baseline: Baseline, plan: Plan) -> np.ndarray:
     what the layers before it do not cover (cut locally, feature by feature)."""
     layers = [baseline.parcels, plan.project_parts, baseline.pbf, plan.pbf_plan, baseline.eco, baseline.udb,
               plan.udb_plan]
-    covered: list = []
+    covered: list[np.ndarray] = []
     index = None
     for k, parts in enumerate(layers):
         # (a plan layer not given is the baseline's own index: it adds nothing)
@@ -215,4 +215,5 @@ def flows(pieces: Pieces, deduction_class: str) -> pd.DataFrame:
         "to": np.concatenate([code_a, dk, np.where(more_kept, code_a, dk)]),
         "m2": np.concatenate([np.minimum(main_b, main_a), np.minimum(tk_b, tk_a), np.abs(tk_b - tk_a)]),
     })
-    return rows[rows["m2"] > SLIVER_AREA_M2].reset_index(drop=True)  # drop floating-point residues
+    # pandas-stubs need Python >= 3.10: under python_version 3.9 every frame[key] is typed Series.
+    return rows[rows["m2"] > SLIVER_AREA_M2].reset_index(drop=True)  # type: ignore[return-value]  # drop residues

@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Sequence, TypedDict
 
 import numpy as np
 import shapely
@@ -37,6 +38,9 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from ..common.errors import InputError
 from ..common.i18n import tr
+
+if TYPE_CHECKING:
+    from shapely.coords import CoordinateSequence
 
 HEADER_SECTION = "[属性描述]"
 COORDINATE_SECTION = "[地块坐标]"
@@ -46,7 +50,7 @@ CGCS2000_NAME = "2000国家大地坐标系"
 
 @dataclass
 class TxtParcel:
-    geometry: object  # shapely (Multi)Polygon in GK metres, easting WITHOUT zone prefix
+    geometry: Polygon | MultiPolygon  # in GK metres, easting WITHOUT zone prefix
     number: str = ""
     name: str = ""
     use: str = ""
@@ -64,7 +68,7 @@ class TxtHeader:
     date: str = ""
     precision: str = "0.001"
     version: str = "1.01"
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 def gauss_kruger_zone(longitude: float, zone_width: int = 3) -> int:
@@ -123,13 +127,13 @@ def _oriented(polygon: Polygon) -> Polygon:
     return shapely.geometry.polygon.orient(polygon, sign=-1.0)
 
 
-def _northwest_key(coords) -> tuple:
+def _northwest_key(coords: Iterable[Sequence[float]]) -> tuple[float, float]:
     """Where a ring's northwest corner is, for ordering parts and holes: north first, then west."""
     xs, ys = [c[0] for c in coords], [c[1] for c in coords]
     return (-max(ys), min(xs))
 
 
-def _from_northwest(coords: list) -> list:
+def _from_northwest(coords: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
     """The ring's vertices (closing one dropped) starting at the one nearest its bounding box's
     northwest corner, as boundary points are numbered (从西北角起): the same polygon gives the same
     file whatever vertex the drawing or GEOS started the ring at."""
@@ -145,7 +149,7 @@ def _fmt(value: float, decimals: int) -> str:
     return "0" if text in ("-0", "-0." + "0" * decimals) else text
 
 
-def write_txt(parcels: list, header: TxtHeader, decimals: int = 3, prefix_zone: bool = True) -> str:
+def write_txt(parcels: Iterable[TxtParcel], header: TxtHeader, decimals: int = 3, prefix_zone: bool = True) -> str:
     """The TXT text for ``parcels`` (coordinates rounded to ``decimals``)."""
     date = header.date or _dt.date.today().isoformat()
     lines = [HEADER_SECTION,
@@ -187,25 +191,32 @@ def write_txt(parcels: list, header: TxtHeader, decimals: int = 3, prefix_zone: 
     return "\r\n".join(lines) + "\r\n"
 
 
-def _clean(value) -> str:
+def _clean(value: object) -> str:
     # Commas would shift the fields of the record line.
     return "" if value is None else str(value).replace(",", "，").replace("\n", " ").strip()
+
+
+class _Record(TypedDict):
+    """A 地块's record line as read: its fields and its line number."""
+
+    fields: list[str]
+    line: int
 
 
 _POINT = re.compile(r"^\s*(J?\d+)\s*,\s*(\d+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*$", re.IGNORECASE)
 
 
-def read_txt(text: str, source: str = "TXT") -> tuple[TxtHeader, list]:
+def read_txt(text: str, source: str = "TXT") -> tuple[TxtHeader, list[TxtParcel]]:
     """Parse a TXT file's text into its header and parcels (easting without the zone prefix)."""
-    header_values = {}
-    parcels = []
-    zone_holder = {}
-    section = None
-    record = None
-    rings: dict = {}
+    header_values: dict[str, str] = {}
+    parcels: list[TxtParcel] = []
+    zone_holder: dict[str, int] = {}
+    section: str | None = None
+    record: _Record | None = None
+    rings: dict[int, list[tuple[str, str]]] = {}  # ring number -> (X, Y) as written
     line_no = 0
 
-    def close_record():
+    def close_record() -> None:
         if record is None:
             return
         parcels.append(_build_parcel(record, rings, source, zone_holder.get("zone")))
@@ -258,7 +269,7 @@ def _coordinate(text: str, prefix: int) -> float:
     return value
 
 
-def _build_parcel(record: dict, rings: dict, source: str, zone: int | None) -> TxtParcel:
+def _build_parcel(record: _Record, rings: dict[int, list[tuple[str, str]]], source: str, zone: int | None) -> TxtParcel:
     fields = record["fields"] + [""] * 9
     if not rings:
         raise InputError(tr("{source} 第 {line} 行的地块没有界址点。").format(source=source, line=record["line"]))
@@ -277,7 +288,7 @@ def _build_parcel(record: dict, rings: dict, source: str, zone: int | None) -> T
         closed.append(Polygon(coords))
     # Rings inside another ring are its holes; the others are outer rings of parts.
     outers = []
-    holes = {}
+    holes: dict[int, list[CoordinateSequence]] = {}
     for i, ring in enumerate(closed):
         container = next((j for j, other in enumerate(closed) if j != i and other.contains(ring)), None)
         if container is None:

@@ -5,6 +5,7 @@ townships), validated and brought once into the working frame with spatial index
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from ..common.i18n import tr
 from ..geometry.measure import WorkingFrame, lonlat_bounds
 from ..geometry.overlay import (
     SLIVER_AREA_M2,
+    Cut,
     OverlappingParts,
     PartIndex,
     cut,
@@ -34,13 +36,17 @@ from .layers import (
     without_reprojection_slivers,
 )
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    from shapely.geometry.base import BaseGeometry
+
 
 @dataclass
 class BaselineMemo:
     whole: np.ndarray | None = None  # ellipsoidal area of each parcel (NaN until measured)
-    township_geoms: dict = field(default_factory=dict)
-    township_farmland: dict = field(default_factory=dict)
-    township_pbf: dict = field(default_factory=dict)
+    township_geoms: dict[str, BaseGeometry] = field(default_factory=dict)
+    township_farmland: dict[str, float] = field(default_factory=dict)
+    township_pbf: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,12 +62,12 @@ class Baseline:
     udb_labels: np.ndarray | None  # each 城镇开发边界 part's zone (UDB_ZONE_FIELD)
     townships: LayerData | None
     township_parts: PartIndex | None
-    township_names: dict
-    warnings: list
+    township_names: dict[str, str]
+    warnings: list[str]
     # Figures derived from the baseline alone, measured on first use; the baseline never changes.
     _memo: BaselineMemo = field(default_factory=lambda: BaselineMemo())
 
-    def whole_areas(self, idx) -> np.ndarray:
+    def whole_areas(self, idx: npt.ArrayLike) -> np.ndarray:
         idx = np.asarray(idx, dtype=np.int64)
         if self._memo.whole is None:
             self._memo.whole = np.full(len(self.landuse), np.nan)
@@ -70,7 +76,7 @@ class Baseline:
             self._memo.whole[missing] = self.frame.areas(self.landuse.geoms[missing])
         return self._memo.whole[idx]
 
-    def booked(self, idx) -> tuple[np.ndarray, np.ndarray]:
+    def booked(self, idx: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """(TBMJ-like total, TBDLMJ-like class area) of whole parcels ``idx``."""
         idx = np.asarray(idx, dtype=np.int64)
         table = self.parcel_table
@@ -85,7 +91,8 @@ class Baseline:
         """The sliver area in overlay units²."""
         return self.frame.square_metres_to_units(SLIVER_AREA_M2)
 
-    def cut(self, pieces, parts, keep_outside: bool = True, on_overlap: str = "merge"):
+    def cut(self, pieces: np.ndarray, parts: PartIndex | None, keep_outside: bool = True,
+            on_overlap: str = "merge") -> Cut:
         return cut(pieces, parts, keep_outside=keep_outside, min_area=self.sliver, on_overlap=on_overlap)
 
     def overlap_error(self, error: OverlappingParts, layer: LayerData, role: v.Role) -> DataError:
@@ -101,10 +108,12 @@ class Baseline:
     def has_township_layer(self) -> bool:
         return self.townships is not None
 
-    def township_geometry(self, code: str):
+    def township_geometry(self, code: str) -> BaseGeometry:
         """The township's polygon: from TOWNSHIPS, else the union of its parcels (cached)."""
         if code not in self._memo.township_geoms:
-            if self.has_township_layer:
+            if self.townships is not None:  # has_township_layer
+                if self.township_parts is None:  # build_baseline gives both or neither
+                    raise AttributeError("'NoneType' object has no attribute 'geoms'")
                 members = self.township_parts.geoms[self.townships.attrs["XZQDM"].to_numpy() == code]
             else:
                 members = self.landuse.geoms[self.parcel_table["township"].to_numpy() == code]
@@ -146,7 +155,7 @@ class Baseline:
                 self._memo.township_pbf[code] = (inside.geoms, float(self.frame.areas(inside.geoms).sum()))
         return self._memo.township_pbf[code]
 
-    def flag_index(self, name: str):
+    def flag_index(self, name: str) -> PartIndex | None:
         return {"pbf": self.pbf, "eco": self.eco, "udb": self.udb}.get(name)
 
 
@@ -156,6 +165,7 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
     classes = classes or load_land_classes()
     report = v.Report()
     roles = v.ROLES
+    frame_layer: LayerData | None
     if layers.landuse is not None:
         landuse = v.polygons(layers.landuse, roles["landuse"], report)
         v.require_fields(landuse, roles["landuse"])
@@ -173,7 +183,7 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
 
     townships = None
     township_parts = None
-    township_names = {}
+    township_names: dict[str, str] = {}
     if layers.townships is not None and len(layers.townships):
         drawn = v.polygons(layers.townships, roles["townships"], report)
         v.require_fields(drawn, roles["townships"])

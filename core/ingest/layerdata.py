@@ -9,12 +9,17 @@ produce these; nothing below this seam knows where the data came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from ..geometry.projection import canonical_wkt
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    from shapely.geometry.base import BaseGeometry
 
 
 @dataclass
@@ -26,9 +31,9 @@ class LayerData:
     crs_wkt: str
     source: str = ""
     # Fields the reader found in the layer (all of them, not only those read).
-    available_fields: tuple = field(default=())
+    available_fields: tuple[str, ...] = field(default=())
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.geoms = np.asarray(self.geoms, dtype=object)
         self.fids = np.asarray(self.fids, dtype=np.int64)
         self.attrs = self.attrs.reset_index(drop=True)
@@ -39,7 +44,9 @@ class LayerData:
         return len(self.geoms)
 
     @classmethod
-    def from_shapes(cls, name: str, geoms, crs, records=None, fids=None, source: str = "") -> "LayerData":
+    def from_shapes(cls, name: str, geoms: Iterable[BaseGeometry], crs: str,
+                    records: Iterable[Mapping[str, Any]] | None = None, fids: npt.ArrayLike | None = None,
+                    source: str = "") -> "LayerData":
         """Build from shapely geometries and a list of attribute dicts (tests, scripts)."""
         geoms = np.asarray(list(geoms), dtype=object)
         attrs = pd.DataFrame.from_records(records) if records is not None else pd.DataFrame(index=range(len(geoms)))
@@ -48,12 +55,12 @@ class LayerData:
         return cls(name=name, geoms=geoms, attrs=attrs, fids=np.asarray(fids), crs_wkt=canonical_wkt(crs),
                    source=source)
 
-    def column(self, name: str, default=None) -> pd.Series:
+    def column(self, name: str, default: object = None) -> pd.Series:
         if name in self.attrs.columns:
             return self.attrs[name]
         return pd.Series([default] * len(self), dtype=object)
 
-    def take(self, positions) -> "LayerData":
+    def take(self, positions: npt.ArrayLike) -> "LayerData":
         positions = np.asarray(positions, dtype=np.int64)
         return LayerData(name=self.name, geoms=self.geoms[positions], attrs=self.attrs.iloc[positions],
                          fids=self.fids[positions], crs_wkt=self.crs_wkt, source=self.source,
@@ -63,10 +70,10 @@ class LayerData:
         return LayerData(name=self.name, geoms=geoms, attrs=self.attrs, fids=self.fids, crs_wkt=crs_wkt,
                          source=self.source, available_fields=self.available_fields)
 
-    def bounds(self):
+    def bounds(self) -> np.ndarray:
         return shapely.total_bounds(self.geoms)
 
 
-def empty_layer(name: str, crs_wkt: str, columns=()) -> LayerData:
+def empty_layer(name: str, crs_wkt: str, columns: Iterable[str] = ()) -> LayerData:
     return LayerData(name=name, geoms=np.empty(0, dtype=object), attrs=pd.DataFrame(columns=list(columns)),
                      fids=np.empty(0, dtype=np.int64), crs_wkt=crs_wkt)

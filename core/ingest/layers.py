@@ -5,6 +5,7 @@ validation, reprojection, overlap checks, and per-parcel booked areas (三调 co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from ..ingest import validate as v
 from ..ingest.layerdata import LayerData
 from ..rules.landclasses import LandClasses
 from ..rules.ruleset import Ruleset
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 FLAG_LAYERS = ("pbf", "pbf_plan", "eco", "udb", "udb_plan")
 
@@ -127,7 +131,8 @@ def flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Re
     return ControlLine(parts=PartIndex.build(geoms), labels=labels)
 
 
-def overlaps_m2(layer: LayerData, frame: WorkingFrame, tolerance_m2: float, among=None) -> list:
+def overlaps_m2(layer: LayerData, frame: WorkingFrame, tolerance_m2: float,
+                among: npt.ArrayLike | None = None) -> list[tuple[int, int, float]]:
     """Interior overlaps of a layer's features as drawn (in the layer's own CRS, where features that
     share an edge do not overlap), above ``tolerance_m2`` of ellipsoidal area: (i, j, m²)."""
     pairs = interior_overlaps(layer.geoms, 0.0, among=among)
@@ -139,7 +144,7 @@ def overlaps_m2(layer: LayerData, frame: WorkingFrame, tolerance_m2: float, amon
 
 
 def refuse_overlaps(layer: LayerData, role: v.Role, frame: WorkingFrame, tolerance_m2: float,
-                     labels=None, among=None) -> None:
+                     labels: np.ndarray | None = None, among: npt.ArrayLike | None = None) -> None:
     overlaps = overlaps_m2(layer, frame, tolerance_m2, among=among)
     if not overlaps:
         return
@@ -201,9 +206,9 @@ def build_project_table(projects: LayerData, classes: LandClasses, ruleset: Rule
         report.warn(tr("{layer} 字段 XMLX：要素 {ids} 的子项目类型 {types} 不在规则集的类型表中，按“其他”统计。").format(
             layer=v.layer_label(projects, role), ids=v.id_list(projects.fids[unknown]),
             types="、".join(sorted(set(types[unknown])))))
-    ids = projects.column("XMBH", None)
+    raw_ids = projects.column("XMBH", None)
     ids = [str(x).strip() if x not in (None, "") and not (isinstance(x, float) and np.isnan(x))
-           else tr("要素{fid}").format(fid=int(f)) for x, f in zip(ids, projects.fids)]
+           else tr("要素{fid}").format(fid=int(f)) for x, f in zip(raw_ids, projects.fids)]
     kcxs = v.numbers(projects, role, "KCXS", report).to_numpy()
     v.deduction_ratios(projects, role, kcxs, used=np.ones(len(kcxs), dtype=bool), report=report)
     return pd.DataFrame({"id": ids, "type": types.to_numpy(), "code_after": code_after.to_numpy(), "kcxs": kcxs,

@@ -5,6 +5,7 @@ and brought into the baseline's working frame; or the 'after' state of a later s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ class Plan:
     pbf_plan: PartIndex
     udb_plan: PartIndex | None
     udb_plan_labels: np.ndarray | None  # each planned 城镇开发边界 part's zone
-    warnings: list
+    warnings: list[str]
 
     def unchanged_pbf(self, geoms: np.ndarray) -> np.ndarray:
         """Which geometries are, exactly, features of the planned PBF (nothing of them is adjusted out)."""
@@ -60,7 +61,8 @@ class Plan:
 
 
 
-def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset, changed_units=None) -> Plan:
+def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset,
+               changed_units: Iterable[str] | None = None) -> Plan:
     """Validate and ingest the planner's layers (cheap; rebuilt after edits).
 
     ``changed_units`` (unit ids) limits the unit overlap check to the units an edit changed.
@@ -68,6 +70,8 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset, chang
     report = v.Report()
     roles = v.ROLES
     frame = baseline.frame
+    if layers.units is None:  # analyse() gives a whole-area unit instead; a plan of its own needs units
+        raise InputError(tr("未指定整治单元图层。"))
     drawn = v.polygons(layers.units, roles["units"], report)
     if len(drawn) == 0:
         raise InputError(tr("{layer} 没有要素：请先绘制整治单元。").format(layer=v.layer_label(drawn, roles["units"])))

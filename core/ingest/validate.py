@@ -9,6 +9,7 @@ repaired and reported as a warning.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable, Sequence, SupportsInt
 
 import numpy as np
 import pandas as pd
@@ -29,11 +30,11 @@ class Role:
 
     key: str
     label: str
-    required: tuple = ()
-    optional: tuple = ()
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
 
     @property
-    def fields(self) -> tuple:
+    def fields(self) -> tuple[str, ...]:
         return self.required + self.optional
 
 
@@ -56,16 +57,16 @@ ROLES = {
 class Report:
     """Warnings collected while preparing the inputs (shown to the planner, never silent)."""
 
-    warnings: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
 
 
-def id_list(fids) -> str:
-    fids = [str(int(f)) for f in list(fids)[:MAX_IDS_IN_MESSAGE]]
-    text = "、".join(fids)
-    return text + (tr(" 等") if len(fids) >= MAX_IDS_IN_MESSAGE else "")
+def id_list(fids: Iterable[SupportsInt]) -> str:
+    every = list(fids)
+    text = "、".join(str(int(f)) for f in every[:MAX_IDS_IN_MESSAGE])
+    return text + (tr(" 等") if len(every) > MAX_IDS_IN_MESSAGE else "")
 
 
 def layer_label(layer: LayerData, role: Role) -> str:
@@ -114,7 +115,7 @@ def repair(geoms: np.ndarray) -> np.ndarray:
     return polygonal(out)
 
 
-def require_fields(layer: LayerData, role: Role, fields=None) -> None:
+def require_fields(layer: LayerData, role: Role, fields: Sequence[str] | None = None) -> None:
     fields = role.required if fields is None else fields
     missing = [f for f in fields if f not in layer.attrs.columns]
     if missing:

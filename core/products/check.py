@@ -17,7 +17,7 @@ from ..common.progress import SILENT, Progress
 from ..ingest.baseline import Baseline
 from ..ingest.layers import SchemeLayers
 from ..ingest.plan import Plan
-from ..rules.evaluate import FAIL, NOT_APPLICABLE, PASS, Conflict, evaluate
+from ..rules.evaluate import FAIL, NOT_APPLICABLE, PASS, Conflict, Finding, evaluate
 from ..rules.ruleset import Ruleset
 
 
@@ -27,23 +27,23 @@ class CheckResult:
     baseline: Baseline
     plan: Plan
     indicators: Indicators
-    findings: list
-    warnings: list
+    findings: list[Finding]
+    warnings: list[str]
 
-    def rows(self) -> list:
+    def rows(self) -> list[dict[str, str | float | None]]:
         return [f.as_row() for f in self.findings]
 
     @property
-    def conflicts(self) -> list:
+    def conflicts(self) -> list[Conflict]:
         return [c for f in self.findings for c in f.conflicts]
 
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, int]:
         counts = {PASS: 0, FAIL: 0, NOT_APPLICABLE: 0}
         for finding in self.findings:
             counts[finding.status] += 1
         return counts
 
-    def finding(self, rule_id: str, scope_id: str = "") -> "object":
+    def finding(self, rule_id: str, scope_id: str = "") -> Finding:
         for f in self.findings:
             if f.rule_id == rule_id and f.scope_id == scope_id:
                 return f
@@ -54,7 +54,7 @@ class CheckResult:
         pieces = self.indicators.pieces.table
         return sorted(set(pieces.loc[pieces["unit_id"] == unit_id, "township"]) - {""})
 
-    def findings_for_unit(self, unit_id: str) -> list:
+    def findings_for_unit(self, unit_id: str) -> list[Finding]:
         """What concerns one unit: its own rows, its townships' rows and the scheme's rows (the panel's
         view of a unit and the unit's report show the same)."""
         towns = set(self.townships_of(unit_id))

@@ -5,6 +5,7 @@ are one kind per combination, so no land counts twice among them and they add up
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,9 @@ from ..analysis.analysis import Analysis
 from ..analysis.conflicts import KINDS, PieceFacts
 from ..common.i18n import tr
 from ..geometry.measure import WorkingFrame, to_mu
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 COLUMNS = ["kind", "unit_id", "area_m2", "area_mu", "clause", "detail"]
 
@@ -47,7 +51,8 @@ def control_line_conflicts(analysis: Analysis) -> ConflictTable:
     unit_ids = np.array([analysis.unit_label(u) for u in t["unit_id"].to_numpy()], dtype=object)
     areas = t["area_m2"].to_numpy()
 
-    rows, geoms = [], []
+    rows: list[dict[str, Any]] = []
+    geoms: list[BaseGeometry] = []
     for kind in KINDS:
         mask = kind.mask(facts)
         if not mask.any():

@@ -5,11 +5,13 @@ units (or the whole area), compared (百亩方/千亩方/万亩方). The patches
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..analysis.analysis import Analysis
+from ..analysis.patches import PatchClass, Patches
 from ..common.i18n import translatable
 from ..geometry.measure import WorkingFrame, to_mu
 
@@ -20,8 +22,8 @@ PLAN = translatable("规划")
 @dataclass
 class PatchComparison:
     frame: WorkingFrame
-    states: dict  # state name -> Patches (geoms in the metric frame)
-    units_of_patch: dict  # state -> list of unit-id strings per patch
+    states: dict[str, Patches]  # state name -> Patches (geoms in the metric frame)
+    units_of_patch: dict[str, list[str]]  # state -> list of unit-id strings per patch
 
     def summary(self) -> pd.DataFrame:
         rows = []
@@ -35,11 +37,12 @@ class PatchComparison:
         return pd.DataFrame(rows).fillna(0)
 
 
-def compare_patches(analysis: Analysis, gap_m: float, classes: list) -> PatchComparison:
+def compare_patches(analysis: Analysis, gap_m: float, classes: Sequence[PatchClass]) -> PatchComparison:
     """Contiguous PBF patches of the baseline and (when a planned PBF was given) of the plan."""
     ind = analysis.indicators
     unit_ids = ind.pieces.table["unit_id"].to_numpy()
-    states, owners = {}, {}
+    states: dict[str, Patches] = {}
+    owners: dict[str, list[str]] = {}
     wanted = [(BASELINE, "pbf")] if "pbf" in analysis.given else []
     if "pbf_plan" in analysis.given:
         wanted.append((PLAN, "pbf_plan"))

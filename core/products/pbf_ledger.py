@@ -4,6 +4,7 @@ with its quality (耕地等别, 坡度级别), and the township totals against t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,13 +14,16 @@ from ..analysis.indicators import Indicators
 from ..common.i18n import tr, translatable
 from ..geometry.measure import to_mu
 
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
 
 @dataclass
 class Ledger:
     table: pd.DataFrame  # direction, unit_id, township, bsm, dlbm, dlmc, gddb, gdpdjb, area_m2, area_mu
     geoms: np.ndarray  # overlay CRS
     townships: pd.DataFrame
-    quality: dict
+    quality: dict[str, dict[str, float | None]]  # direction -> area_mu, mean_gddb (None: no 等别), unknown_mu
 
 
 ADJUSTED_OUT = translatable("调出")
@@ -32,7 +36,8 @@ def pbf_ledger(ind: Indicators, cap_percent: float | None) -> Ledger:
     parcels = ind.baseline.parcel_table
     classes = ind.baseline.classes
     before, after = t["in_pbf"].to_numpy(bool), t["in_pbf_plan"].to_numpy(bool)
-    rows, geoms = [], []
+    rows: list[dict[str, object]] = []
+    geoms: list[BaseGeometry] = []
     for direction, mask in ((ADJUSTED_OUT, before & ~after), (ADJUSTED_IN, ~before & after)):
         chosen = t[mask]
         for (unit_id, township, parcel), group in chosen.groupby(["unit_id", "township", "parcel"], sort=True):
@@ -55,7 +60,7 @@ def pbf_ledger(ind: Indicators, cap_percent: float | None) -> Ledger:
                                       towns["pbf_out_m2"] / towns["pbf_total_m2"].where(towns["pbf_total_m2"] > 0, 1)
                                       * 100, np.nan)
     towns["cap_percent"] = cap_percent if cap_percent is not None else np.nan
-    quality = {}
+    quality: dict[str, dict[str, float | None]] = {}
     for direction in (ADJUSTED_OUT, ADJUSTED_IN):
         rows_d = table[table["direction"] == tr(direction)]
         known = rows_d[rows_d["gddb"].notna()]

@@ -16,6 +16,7 @@ Areas are ellipsoidal geometry areas (亩); distances are measured in the equal-
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator, cast
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,10 @@ from ..common.i18n import tr, translatable
 from ..common.progress import SILENT, Progress
 from ..geometry.measure import SQUARE_METRES_PER_MU, to_mu
 from ..rules.landclasses import ADJUSTABLE_SUFFIX, base_code
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    from shapely.geometry.base import BaseGeometry
 
 KIND_RECOVERY = translatable("耕地恢复")
 KIND_VILLAGE = translatable("村庄建设用地复垦")
@@ -73,9 +78,10 @@ def survey_potential(analysis: Analysis, parameters: PotentialParameters | None 
     metric = frame.metric(pieces)
     areas = shapely.area(metric)
     farmland = np.array([classes.is_farmland(c) for c in codes], dtype=bool)
-    out_rows, out_geoms = [], []
+    out_rows: list[dict[str, object]] = []
+    out_geoms: list[BaseGeometry] = []
 
-    def emit(kind, subtype, members, reason):
+    def emit(kind: str, subtype: str, members: npt.ArrayLike, reason: str) -> None:
         members = np.asarray(members)
         area = float(areas[members].sum())
         out_rows.append({"kind": tr(kind), "subtype": subtype,
@@ -136,7 +142,7 @@ def survey_potential(analysis: Analysis, parameters: PotentialParameters | None 
     farm_idx = np.flatnonzero(farmland)
     if len(farm_idx):
         patches = find_patches(metric[farm_idx], areas[farm_idx], 0.0, [])
-        for k, row in patches.table.iterrows():
+        for k, row in cast("Iterator[tuple[int, pd.Series]]", patches.table.iterrows()):  # a RangeIndex
             if row["area_mu"] >= p.fragment_max_mu:
                 continue
             members = farm_idx[patches.piece_patch == k]
@@ -206,18 +212,18 @@ def parcel_pieces(analysis: Analysis) -> ParcelPieces:
                         unit_ids=ids, udb_share=share)
 
 
-def _nearest_distance(tree, geom):
+def _nearest_distance(tree: STRtree | None, geom: BaseGeometry) -> float | None:
     if tree is None:
         return None
     _, distance = tree.query_nearest(geom, return_distance=True)
     return float(distance[0]) if len(distance) else None
 
 
-def _metres(distance) -> str:
+def _metres(distance: float | None) -> str:
     return tr("（无）") if distance is None else tr("{d:.0f} 米").format(d=distance)
 
 
-def _clusters(metric: np.ndarray, members: np.ndarray, gap: float) -> list:
+def _clusters(metric: np.ndarray, members: np.ndarray, gap: float) -> list[np.ndarray]:
     """Groups of ``members`` whose pieces lie within ``gap`` of each other (index arrays)."""
     if len(members) == 0:
         return []

@@ -24,12 +24,13 @@ LEVEL_TOTAL = "合计"
 THREE_WAY_ORDER = (AGRICULTURAL, CONSTRUCTION, UNUSED, UNKNOWN)
 
 
-def _class_order(code: str) -> tuple:
+def _class_order(code: str) -> tuple[str, str, str]:
     base = base_code(code)
     return (base[:2] if base else "99", base, code)
 
 
-def land_use_structure(flow: pd.DataFrame, classes: LandClasses, scopes: dict | None = None) -> pd.DataFrame:
+def land_use_structure(flow: pd.DataFrame, classes: LandClasses,
+                       scopes: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Long table: one row per (scope, level, code) with before/after/change in m², 亩, 公顷 and shares.
 
     ``scopes`` maps scope ids to a boolean mask over ``flow`` rows; by default one scope per

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, cast
 
 import numpy as np
 import shapely
@@ -19,6 +20,10 @@ from ..analysis.indicators import Indicators
 from ..common.i18n import tr
 from . import registry
 from .ruleset import Limit, Rule
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from shapely.geometry.base import BaseGeometry
 
 PASS = "pass"
 FAIL = "fail"
@@ -32,7 +37,7 @@ COMPARE_TEXT = {"<=": "≤", "<": "<", ">=": "≥", ">": ">", "==": "="}
 class Conflict:
     rule_id: str
     scope_id: str
-    geom: object  # shapely, working frame
+    geom: BaseGeometry  # shapely, working frame
     area_m2: float
     kind: str
     message: str
@@ -51,16 +56,18 @@ class Finding:
     clause: str
     message: str
     title: str
-    conflicts: list = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
 
-    def as_row(self) -> dict:
+    def as_row(self) -> dict[str, str | float | None]:
         return {"scope": self.scope, "scope_id": self.scope_id, "rule_id": self.rule_id, "value": self.value,
                 "threshold": self.threshold, "unit": self.unit, "status": self.status, "clause": self.clause,
                 "message": self.message}
 
 
-def holds(limit: Rule | Limit, value: float, threshold: float) -> bool:
+def holds(limit: Rule | Limit, value: float, threshold: float | None) -> bool:
     """Whether ``value`` keeps the limit, both compared as printed (rounded to the limit's decimals)."""
+    if threshold is None:  # a metric's bug: a keyword threshold it declared but did not resolve
+        raise ValueError(f"limit {limit.comparison} of {getattr(limit, 'id', '')!r} has no numeric threshold")
     return bool(COMPARE[limit.comparison](round(value, limit.decimals), round(threshold, limit.decimals)))
 
 
@@ -71,10 +78,13 @@ def status_of(rule: Rule | Limit, value: float | None, threshold: float | None) 
 
 
 def requirement(limit: Rule | Limit, threshold: float | None, compact: bool = False) -> str:
-    """'要求≤3.00%' (or '≤3亩' compact, inside a sentence)."""
-    text = "{cmp}{threshold}{unit}".format(cmp=COMPARE_TEXT[limit.comparison], unit=limit.unit,
-                                          threshold=f"{threshold:g}" if compact else fmt(threshold, limit.decimals))
-    return text if compact else tr("要求{requirement}").format(requirement=text)
+    """'要求≤3.00%' (or '≤3 亩', '≤10%' compact, inside a sentence)."""
+    if compact:  # as a sentence reads: a space before a word unit, none before %
+        number = "—" if threshold is None else f"{threshold:g}"
+        return "{cmp}{number}{space}{unit}".format(cmp=COMPARE_TEXT[limit.comparison], number=number,
+                                                   space="" if limit.unit == "%" else " ", unit=limit.unit)
+    return tr("要求{cmp}{threshold}{unit}").format(cmp=COMPARE_TEXT[limit.comparison], unit=limit.unit,
+                                                threshold=fmt(threshold, limit.decimals))
 
 
 def verdict_text(status: str) -> str:
@@ -85,8 +95,8 @@ def fmt(value: float | None, decimals: int = 2) -> str:
     return "—" if value is None else f"{value:,.{decimals}f}"
 
 
-def make_finding(rule: Rule, scope: str, scope_id: str, value, threshold, detail: str, status: str | None = None,
-             conflicts=None) -> Finding:
+def make_finding(rule: Rule, scope: str, scope_id: str, value: float | None, threshold: float | None, detail: str,
+                 status: str | None = None, conflicts: Iterable[Conflict] | None = None) -> Finding:
     status = status or status_of(rule, value, threshold)
     if status == NOT_APPLICABLE:
         message = detail
@@ -99,7 +109,7 @@ def make_finding(rule: Rule, scope: str, scope_id: str, value, threshold, detail
                    clause=rule.clause, message=message, title=rule.title_zh, conflicts=list(conflicts or []))
 
 
-def numeric_threshold(limit: Rule | Limit, keywords: dict | None = None) -> float | None:
+def numeric_threshold(limit: Rule | Limit, keywords: Mapping[str, float | None] | None = None) -> float | None:
     """The limit's threshold: its number, or the value the metric gives for its keyword."""
     if isinstance(limit.threshold, float):
         return limit.threshold
@@ -111,7 +121,7 @@ def share(numerator: float, denominator: float) -> float | None:
 
 
 def conflicts_of(ind: Indicators, rule: Rule, mask: np.ndarray, kind: str, message: str,
-               by: str = "unit_id") -> list:
+                 by: str = "unit_id") -> list[Conflict]:
     """Dissolve the masked pieces into one conflict per scope id (and 子项目 where given)."""
     t = ind.pieces.table
     if not mask.any():
@@ -135,28 +145,36 @@ def conflict_facts(ind: Indicators) -> PieceFacts:
                          has_udb=ind.plan.udb_plan is not None)
 
 
-def unit_label(unit_id, name) -> str:
+def unit_label(unit_id: str, name: str) -> str:
     return tr("单元 {id}{name}").format(id=unit_id, name=f"（{name}）" if name else "")
 
 
-def township_label(code, name) -> str:
+def township_label(code: str, name: str) -> str:
     return tr("乡镇 {code}{name}").format(code=code, name=f"（{name}）" if name else "")
 
 
-def scope_ids(rule: Rule, ind: Indicators) -> list:
+def scope_ids(rule: Rule, ind: Indicators) -> list[str]:
     return [""] if rule.scope == "scheme" else list(ind.per_unit.index)
 
 
-def per_scope(rule: Rule, ind: Indicators, one) -> list:
+def rows_by_id(frame: pd.DataFrame) -> Iterator[tuple[str, pd.Series]]:
+    """``frame.iterrows()`` of a frame indexed by ids (``per_unit``'s unit ids, ``per_township``'s codes)."""
+    return cast("Iterator[tuple[str, pd.Series]]", frame.iterrows())  # the stubs' labels are any Hashable
+
+
+def per_scope(rule: Rule, ind: Indicators, one: Callable[[str, str, pd.Series, str], Finding]) -> list[Finding]:
     """Apply ``one(scope, scope_id, figures, label)`` at the rule's scope (scheme or each unit)."""
     if rule.scope == "scheme":
         return [one("scheme", "", ind.scheme, tr("整治区域"))]
-    return [one("unit", unit_id, row, unit_label(unit_id, row["name"])) for unit_id, row in ind.per_unit.iterrows()]
+    return [one("unit", unit_id, row, unit_label(unit_id, row["name"])) for unit_id, row in rows_by_id(ind.per_unit)]
 
 
-def evaluate(ind: Indicators) -> list:
+def evaluate(ind: Indicators) -> list[Finding]:
     """Every rule of the ruleset applied to the indicators, in the ruleset's order."""
-    findings = []
+    findings: list[Finding] = []
     for rule in ind.ruleset.rules:
-        findings.extend(registry.get(rule.metric).function(rule, ind))
+        spec = registry.get(rule.metric)
+        if spec is None:  # as registry.get(…).function failed: parse_ruleset admits declared metrics only
+            raise AttributeError("'NoneType' object has no attribute 'function'")
+        findings.extend(spec.function(rule, ind))
     return findings

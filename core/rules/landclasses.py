@@ -20,7 +20,7 @@ UNKNOWN = "未知"
 ADJUSTABLE_SUFFIX = "K"  # 可调整地类: former farmland, counted in the class without the K
 
 
-def normalise_code(code) -> str:
+def normalise_code(code: object) -> str:
     """Canonical text of a class code as it may arrive from shapefiles ('101' stays '101')."""
     if code is None:
         return ""
@@ -41,11 +41,11 @@ def base_code(code: str) -> str:
 
 @dataclass(frozen=True)
 class LandClasses:
-    names: dict
-    groups: dict
-    farmland: frozenset
-    construction: frozenset
-    unused: frozenset
+    names: dict[str, str]
+    groups: dict[str, str]
+    farmland: frozenset[str]
+    construction: frozenset[str]
+    unused: frozenset[str]
     deduction_class: str
 
     def is_known(self, code: str) -> bool:

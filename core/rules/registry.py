@@ -10,16 +10,25 @@ function here and one YAML entry; see the README ("Adding a rule").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+if TYPE_CHECKING:
+    from ..analysis.indicators import Indicators
+    from .evaluate import Finding
+    from .ruleset import Rule
 
 NUMBER = (int, float)
+
+# What a metric computes: a rule applied to the indicators, its findings (one per scope).
+MetricFunction = Callable[["Rule", "Indicators"], "list[Finding]"]
+_F = TypeVar("_F", bound=MetricFunction)
 
 
 @dataclass(frozen=True)
 class Param:
     """A parameter of a metric: its type(s), whether a ruleset must give it, and what it means."""
 
-    types: type | tuple
+    types: type | tuple[type, ...]
     required: bool = True
     doc: str = ""
 
@@ -27,26 +36,29 @@ class Param:
 @dataclass(frozen=True)
 class Metric:
     name: str
-    function: Callable[..., list]  # (rule, indicators) -> list of Finding
-    scopes: tuple
-    params: dict = field(default_factory=dict)  # name -> Param
-    threshold_keywords: tuple = ()  # symbolic thresholds the function resolves (e.g. "baseline")
-    limits: tuple = ()  # ids of the second limits a rule of this metric must give (``limits:`` entries)
-    columns: tuple = ()  # per-unit indicator columns it reads (documentation, and checked by a test)
+    function: MetricFunction  # (rule, indicators) -> list of Finding
+    scopes: tuple[str, ...]
+    params: dict[str, Param] = field(default_factory=dict)  # name -> Param
+    threshold_keywords: tuple[str, ...] = ()  # symbolic thresholds the function resolves (e.g. "baseline")
+    # The second limits a rule of this metric must give (``limits:`` entries): id -> the symbolic
+    # thresholds the function resolves for that limit (most limits take numbers only).
+    limits: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()  # per-unit indicator columns it reads (documentation, and checked by a test)
 
 
 _METRICS: dict[str, Metric] = {}
 
 
-def metric(name: str, *, scopes: tuple, params: dict | None = None, threshold_keywords: tuple = (),
-           limits: tuple = (), columns: tuple = ()) -> Callable:
+def metric(name: str, *, scopes: tuple[str, ...], params: dict[str, Param] | None = None,
+           threshold_keywords: tuple[str, ...] = (), limits: dict[str, tuple[str, ...]] | None = None,
+           columns: tuple[str, ...] = ()) -> Callable[[_F], _F]:
     """Declare the decorated function ``(rule, indicators) -> list[Finding]`` as metric ``name``."""
 
-    def register(function: Callable[..., list]) -> Callable[..., list]:
+    def register(function: _F) -> _F:
         if name in _METRICS and _METRICS[name].function is not function:
             raise ValueError(f"metric {name!r} is declared twice")
         _METRICS[name] = Metric(name=name, function=function, scopes=tuple(scopes), params=dict(params or {}),
-                                threshold_keywords=tuple(threshold_keywords), limits=tuple(limits),
+                                threshold_keywords=tuple(threshold_keywords), limits=dict(limits or {}),
                                 columns=tuple(columns))
         return function
 
@@ -69,7 +81,7 @@ def get(name: str) -> Metric | None:
     return metrics().get(name)
 
 
-def describe(value: Any) -> str:
+def describe(value: type | tuple[type, ...]) -> str:
     """A type's name as ruleset messages show it."""
     names = {int: "整数", float: "数值", bool: "true/false", str: "文字", list: "列表", dict: "键值映射"}
     types = value if isinstance(value, tuple) else (value,)

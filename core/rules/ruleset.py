@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, NoReturn
 
 import yaml
 
@@ -21,7 +22,7 @@ from ..common.errors import RulesetError
 from ..common.i18n import tr
 from . import registry
 from .landclasses import RULES_DIR
-from .registry import NUMBER
+from .registry import NUMBER, Metric
 
 DEFAULT_RULESET_FILE = RULES_DIR / "ningbo_2022.yaml"
 
@@ -36,7 +37,7 @@ class Limit:
     id: str
     title_zh: str
     comparison: str
-    threshold: object  # a number, or a keyword of the metric (e.g. "baseline")
+    threshold: float | str  # a number, or a keyword of the metric (e.g. "baseline")
     unit: str
     decimals: int = 2
 
@@ -50,14 +51,14 @@ class Rule:
     title_en: str
     scope: str
     comparison: str
-    threshold: object  # a number, or a keyword of the metric (e.g. "baseline")
+    threshold: float | str  # a number, or a keyword of the metric (e.g. "baseline")
     unit: str
     decimals: int = 2
     quote: str = ""
-    params: dict = field(default_factory=dict)
-    limits: tuple = ()  # second limits (Limit), by id
+    params: dict[str, Any] = field(default_factory=dict)  # as the YAML gives them (checked against the metric)
+    limits: tuple[Limit, ...] = ()  # second limits (Limit), by id
 
-    def param(self, name, default=None):
+    def param(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
 
     @property
@@ -82,12 +83,12 @@ class Ruleset:
     source: str
     path: str
     sha256: str
-    rules: tuple
-    project_types: dict  # task group -> tuple of XMLX
+    rules: tuple[Rule, ...]
+    project_types: dict[str, tuple[str, ...]]  # task group -> tuple of XMLX
     project_overlap_tolerance_m2: float = 0.01
 
     @property
-    def all_project_types(self) -> tuple:
+    def all_project_types(self) -> tuple[str, ...]:
         return tuple(t for types in self.project_types.values() for t in types)
 
     def task_of(self, project_type: str) -> str:
@@ -102,7 +103,7 @@ class Ruleset:
                 return rule
         raise KeyError(rule_id)
 
-    def rules_of(self, metric: str) -> tuple:
+    def rules_of(self, metric: str) -> tuple[Rule, ...]:
         """The rules computed by ``metric`` (a ruleset may bind one metric to several rules)."""
         return tuple(rule for rule in self.rules if rule.metric == metric)
 
@@ -128,12 +129,16 @@ def load_ruleset(path: str | Path | None = None) -> Ruleset:
 class FieldSpec:
     """One key of a mapping in the file: its type(s), whether it must be there, and its allowed values."""
 
-    types: tuple
+    types: tuple[type, ...]
     required: bool = False
-    choices: tuple = ()
+    choices: tuple[str, ...] = ()
 
 
-def _spec(types, required: bool = False, choices: tuple = ()) -> FieldSpec:
+# Refuses a ruleset: fail(rule label, field name, problem) raises RulesetError.
+_Fail = Callable[[str, str, str], NoReturn]
+
+
+def _spec(types: type | tuple[type, ...], required: bool = False, choices: tuple[str, ...] = ()) -> FieldSpec:
     return FieldSpec(types if isinstance(types, tuple) else (types,), required, choices)
 
 
@@ -156,8 +161,8 @@ DATA_FIELDS = {"project_overlap_tolerance_m2": _spec((int, float))}
 _TYPE_NAMES = {str: "文字", int: "整数", float: "数值", dict: "键值映射", list: "列表", bool: "true/false"}
 
 
-def parse_ruleset(data, path: str = "<内存>", sha256: str = "") -> Ruleset:
-    def fail(rule_id: str, field_name: str, problem: str):
+def parse_ruleset(data: object, path: str = "<内存>", sha256: str = "") -> Ruleset:
+    def fail(rule_id: str, field_name: str, problem: str) -> NoReturn:
         raise RulesetError(tr("规则集文件 {file}：规则 {rule} 的字段 {field} {problem}").format(
             file=path, rule=rule_id or "—", field=field_name, problem=problem))
 
@@ -174,7 +179,7 @@ def parse_ruleset(data, path: str = "<内存>", sha256: str = "") -> Ruleset:
         fail("", "rules", tr("应为非空列表"))
 
     rules = []
-    seen = set()
+    seen: set[str] = set()
     known = registry.metrics()
     for position, item in enumerate(data["rules"], start=1):
         rule_id = item.get("id") if isinstance(item, dict) else None
@@ -195,7 +200,8 @@ def parse_ruleset(data, path: str = "<内存>", sha256: str = "") -> Ruleset:
     )
 
 
-def _check_fields(item: dict, fields: dict, label: str, prefix: str, fail) -> None:
+def _check_fields(item: Mapping[Any, Any], fields: Mapping[str, FieldSpec], label: str, prefix: str,
+                  fail: _Fail) -> None:
     """Unknown keys (a typo would silently drop a limit), missing keys, types and allowed values."""
     for key in item:
         if key not in fields:
@@ -214,14 +220,14 @@ def _check_fields(item: dict, fields: dict, label: str, prefix: str, fail) -> No
                                                                               allowed=" ".join(spec.choices)))
 
 
-def _decimals(item: dict, label: str, field_name: str, fail) -> int:
+def _decimals(item: Mapping[Any, Any], label: str, field_name: str, fail: _Fail) -> int:
     decimals = item.get("decimals", 4 if str(item["unit"]) == "倍" else 2)
     if not 0 <= decimals <= 8:
         fail(label, field_name, tr("应为 0–8 的整数"))
     return decimals
 
 
-def _threshold(value, keywords: tuple, label: str, field_name: str, fail):
+def _threshold(value: object, keywords: tuple[str, ...], label: str, field_name: str, fail: _Fail) -> float | str:
     if isinstance(value, NUMBER):
         return float(value)
     if value not in keywords:
@@ -230,7 +236,8 @@ def _threshold(value, keywords: tuple, label: str, field_name: str, fail):
     return str(value)
 
 
-def _parse_rule(item: dict, label: str, seen: set, known: dict, fail) -> Rule:
+def _parse_rule(item: Mapping[Any, Any], label: str, seen: set[str], known: Mapping[str, Metric],
+                fail: _Fail) -> Rule:
     _check_fields(item, RULE_FIELDS, label, "", fail)
     rule_id = str(item["id"])
     if rule_id in seen:
@@ -255,7 +262,7 @@ def _parse_rule(item: dict, label: str, seen: set, known: dict, fail) -> Rule:
         if expected is None:
             fail(label, "params." + str(key), tr("不是指标 {metric} 的参数（可用：{allowed}）").format(
                 metric=name, allowed="、".join(spec.params) or tr("无")))
-        if isinstance(value, bool) and expected.types is not bool or not isinstance(value, expected.types):
+        if (isinstance(value, bool) and expected.types is not bool) or not isinstance(value, expected.types):
             fail(label, "params." + str(key), tr("类型不对：“{value}”（应为{types}）").format(
                 value=value, types=registry.describe(expected.types)))
     for key, expected in spec.params.items():
@@ -275,7 +282,7 @@ def _parse_rule(item: dict, label: str, seen: set, known: dict, fail) -> Rule:
         limit_title = entry.get("title") or {}
         limits.append(Limit(id=str(entry["id"]), title_zh=str(limit_title.get("zh", "")),
                             comparison=str(entry["comparison"]),
-                            threshold=_threshold(entry["threshold"], spec.threshold_keywords, label,
+                            threshold=_threshold(entry["threshold"], spec.limits[entry["id"]], label,
                                                  where + ".threshold", fail),
                             unit=str(entry["unit"]), decimals=_decimals(entry, label, where + ".decimals", fail)))
     given = [entry.id for entry in limits]
@@ -290,7 +297,7 @@ def _parse_rule(item: dict, label: str, seen: set, known: dict, fail) -> Rule:
                 params=dict(params), limits=tuple(limits))
 
 
-def _check_patch_classes(classes, label, fail):
+def _check_patch_classes(classes: Iterable[object], label: str, fail: _Fail) -> None:
     for k, entry in enumerate(classes):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
                 or not isinstance(entry.get("min_mu"), NUMBER) or isinstance(entry.get("min_mu"), bool):

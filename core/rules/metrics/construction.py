@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...analysis.indicators import Indicators
@@ -9,6 +11,7 @@ from ...common.i18n import tr
 from ...geometry.measure import to_mu
 from ..evaluate import (
     FAIL,
+    Finding,
     conflicts_of,
     fmt,
     make_finding,
@@ -18,14 +21,17 @@ from ..evaluate import (
 from ..registry import metric
 from ..ruleset import Rule
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @metric("construction_land_not_increased", scopes=("scheme", "unit"),
         columns=("construction_released_m2", "construction_new_m2"))
-def construction_land_not_increased(rule: Rule, ind: Indicators) -> list:
+def construction_land_not_increased(rule: Rule, ind: Indicators) -> list[Finding]:
     t = ind.pieces.table
     classes = ind.baseline.classes
 
-    def one(scope, sid, row, label):
+    def one(scope: str, sid: str, row: pd.Series, label: str) -> Finding:
         released, new = row["construction_released_m2"], row["construction_new_m2"]
         value = to_mu(released - new)
         detail = tr("{label}建设用地减少（复垦等）{released} 亩、新增 {new} 亩，净减少 {value} 亩").format(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...analysis.conflicts import KIND_BY_KEY, PBF_OVERLAP_KINDS
@@ -10,6 +12,7 @@ from ...common.i18n import tr
 from ...geometry.measure import to_mu
 from ..evaluate import (
     FAIL,
+    Finding,
     conflict_facts,
     conflicts_of,
     fmt,
@@ -22,10 +25,13 @@ from ..evaluate import (
 from ..registry import Param, metric
 from ..ruleset import Rule
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @metric("udb_expansion_factor", scopes=("scheme",), threshold_keywords=("baseline",),
-        params={"urban_czcsxm": Param(list, doc="现状城镇建设用地的城镇村属性码")}, limits=("boundary_area",))
-def udb_expansion_factor(rule: Rule, ind: Indicators) -> list:
+        params={"urban_czcsxm": Param(list, doc="现状城镇建设用地的城镇村属性码")}, limits={"boundary_area": ("baseline",)})
+def udb_expansion_factor(rule: Rule, ind: Indicators) -> list[Finding]:
     udb = ind.udb
     if udb["udb_m2"] is None:
         return [make_finding(rule, "scheme", "", None, None, tr("未提供城镇开发边界图层，不计算扩展倍数"))]
@@ -33,6 +39,8 @@ def udb_expansion_factor(rule: Rule, ind: Indicators) -> list:
     if urban <= 0:
         why = tr("地类图斑缺少城镇村属性码（CZCSXM）") if not udb["has_czcsxm"] else tr("现状城镇建设用地为 0")
         return [make_finding(rule, "scheme", "", None, None, tr("{why}，无法计算城镇开发边界扩展倍数").format(why=why))]
+    if udb["udb_plan_m2"] is None:  # as None / urban failed: the planned boundary defaults to the current one
+        raise TypeError("unsupported operand type(s) for /: 'NoneType' and 'float'")
     value = udb["udb_plan_m2"] / urban
     baseline_factor = udb["udb_m2"] / urban
     threshold = numeric_threshold(rule, {"baseline": baseline_factor})
@@ -49,14 +57,14 @@ def udb_expansion_factor(rule: Rule, ind: Indicators) -> list:
 
 
 @metric("eco_redline_construction", scopes=("unit", "scheme"), columns=("eco_construction_new_m2",))
-def eco_redline_construction(rule: Rule, ind: Indicators) -> list:
+def eco_redline_construction(rule: Rule, ind: Indicators) -> list[Finding]:
     t = ind.pieces.table
     if ind.baseline.eco is None:
         return [make_finding(rule, rule.scope, sid, None, None, tr("未提供生态保护红线图层"))
                 for sid in scope_ids(rule, ind)]
     mask_all = KIND_BY_KEY["eco_construction"].mask(conflict_facts(ind))
 
-    def one(scope, sid, row, label):
+    def one(scope: str, sid: str, row: pd.Series, label: str) -> Finding:
         value = to_mu(row["eco_construction_new_m2"])
         detail = tr("{label}生态保护红线内新增建设用地 {value} 亩").format(label=label, value=fmt(value))
         finding = make_finding(rule, scope, sid, value, numeric_threshold(rule), detail)
@@ -70,7 +78,7 @@ def eco_redline_construction(rule: Rule, ind: Indicators) -> list:
 
 @metric("pbf_control_line_overlap", scopes=("scheme", "unit"),
         columns=("pbf_plan_conflict_m2", "pbf_plan_in_eco_m2", "pbf_plan_in_udb_plan_m2"))
-def pbf_control_line_overlap(rule: Rule, ind: Indicators) -> list:
+def pbf_control_line_overlap(rule: Rule, ind: Indicators) -> list[Finding]:
     t = ind.pieces.table
     has_eco = ind.baseline.eco is not None
     has_udb = ind.plan.udb_plan is not None
@@ -78,7 +86,7 @@ def pbf_control_line_overlap(rule: Rule, ind: Indicators) -> list:
         return [make_finding(rule, rule.scope, sid, None, None, tr("未提供生态保护红线和城镇开发边界图层"))
                 for sid in scope_ids(rule, ind)]
 
-    def one(scope, sid, row, label):
+    def one(scope: str, sid: str, row: pd.Series, label: str) -> Finding:
         value = to_mu(row["pbf_plan_conflict_m2"])
         detail = tr("{label}规划永久基本农田与生态保护红线重叠 {eco} 亩、与规划城镇开发边界重叠 {udb} 亩").format(
             label=label, eco=fmt(to_mu(row["pbf_plan_in_eco_m2"])), udb=fmt(to_mu(row["pbf_plan_in_udb_plan_m2"])))

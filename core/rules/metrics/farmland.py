@@ -9,11 +9,13 @@ from ...common.i18n import tr
 from ...geometry.measure import to_mu
 from ..evaluate import (
     FAIL,
+    Finding,
     conflicts_of,
     fmt,
     make_finding,
     numeric_threshold,
     per_scope,
+    rows_by_id,
     share,
     township_label,
     unit_label,
@@ -23,14 +25,14 @@ from ..ruleset import Rule
 
 
 @metric("farmland_adjustment_share", scopes=("township",))
-def farmland_adjustment_share(rule: Rule, ind: Indicators) -> list:
+def farmland_adjustment_share(rule: Rule, ind: Indicators) -> list[Finding]:
     t = ind.pieces.table
     classes = ind.baseline.classes
     from_farm = np.array([classes.is_farmland(c) for c in ind.flows["from"]], dtype=bool)
     to_farm = np.array([classes.is_farmland(c) for c in ind.flows["to"]], dtype=bool)
     lost_pieces = np.unique(ind.flows["piece"].to_numpy()[from_farm & ~to_farm])
     out = []
-    for code, row in ind.per_township.iterrows():
+    for code, row in rows_by_id(ind.per_township):
         value = share(row["farmland_lost_in_units_m2"], row["farmland_total_m2"])
         name = township_label(code, row["name"])
         if value is None:
@@ -53,8 +55,8 @@ def farmland_adjustment_share(rule: Rule, ind: Indicators) -> list:
 @metric("farmland_net_gain", scopes=("scheme", "unit"),
         params={"per_unit_rows": Param(bool, required=False, doc="也列出各单元的参考值")},
         columns=("farmland_before_m2", "farmland_after_m2"))
-def farmland_net_gain(rule: Rule, ind: Indicators) -> list:
-    def one(scope, scope_id, before, after, label):
+def farmland_net_gain(rule: Rule, ind: Indicators) -> list[Finding]:
+    def one(scope: str, scope_id: str, before: float, after: float, label: str) -> Finding:
         value = share(after - before, before)
         if value is None:
             return make_finding(rule, scope, scope_id, None, None,
@@ -67,7 +69,7 @@ def farmland_net_gain(rule: Rule, ind: Indicators) -> list:
     out = per_scope(rule, ind, lambda scope, sid, row, label: one(
         scope, sid, row["farmland_before_m2"], row["farmland_after_m2"], label))
     if rule.scope == "scheme" and rule.param("per_unit_rows", False):
-        for unit_id, row in ind.per_unit.iterrows():
+        for unit_id, row in rows_by_id(ind.per_unit):
             finding = one("unit", unit_id, row["farmland_before_m2"], row["farmland_after_m2"],
                           unit_label(unit_id, row["name"]))
             finding.message = tr("（单元参考值）") + finding.message

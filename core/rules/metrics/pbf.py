@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...analysis.indicators import Indicators
@@ -10,24 +12,29 @@ from ...geometry.measure import to_mu
 from ..evaluate import (
     FAIL,
     NOT_APPLICABLE,
+    Finding,
     conflicts_of,
     fmt,
     holds,
     make_finding,
     numeric_threshold,
     per_scope,
+    rows_by_id,
     share,
     township_label,
 )
 from ..registry import NUMBER, Param, metric
 from ..ruleset import Rule
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @metric("pbf_adjustment_share", scopes=("township",))
-def pbf_adjustment_share(rule: Rule, ind: Indicators) -> list:
+def pbf_adjustment_share(rule: Rule, ind: Indicators) -> list[Finding]:
     t = ind.pieces.table
     out = []
-    for code, row in ind.per_township.iterrows():
+    for code, row in rows_by_id(ind.per_township):
         value = share(row["pbf_out_m2"], row["pbf_total_m2"])
         name = township_label(code, row["name"])
         if value is None:
@@ -48,8 +55,8 @@ def pbf_adjustment_share(rule: Rule, ind: Indicators) -> list:
 
 
 @metric("pbf_net_gain", scopes=("scheme", "unit"), columns=("pbf_out_m2", "pbf_in_m2"))
-def pbf_net_gain(rule: Rule, ind: Indicators) -> list:
-    def one(scope, sid, row, label):
+def pbf_net_gain(rule: Rule, ind: Indicators) -> list[Finding]:
+    def one(scope: str, sid: str, row: pd.Series, label: str) -> Finding:
         out_m2, in_m2 = row["pbf_out_m2"], row["pbf_in_m2"]
         if out_m2 <= 0:
             return make_finding(rule, scope, sid, None, None, tr("{label}无永久基本农田调出（调入 {inn} 亩），不适用").format(
@@ -66,11 +73,11 @@ def pbf_net_gain(rule: Rule, ind: Indicators) -> list:
 @metric("contiguous_pbf", scopes=("scheme", "unit"),
         params={"gap_tolerance_m": Param(NUMBER, doc="间距小于此值（米）视为连片"),
                 "patch_classes": Param(list, doc="片块等级 [{name, min_mu}]")})
-def contiguous_pbf(rule: Rule, ind: Indicators) -> list:
+def contiguous_pbf(rule: Rule, ind: Indicators) -> list[Finding]:
     gap = float(rule.param("gap_tolerance_m"))
     classes = rule.param("patch_classes")
 
-    def one(scope, sid, row, label):
+    def one(scope: str, sid: str, row: pd.Series, label: str) -> Finding:
         patches = ind.patches("pbf_plan", gap, classes, unit_id=None if scope == "scheme" else sid)
         before = ind.patches("pbf", gap, classes, unit_id=None if scope == "scheme" else sid)
         if len(patches.table) == 0:
@@ -90,8 +97,8 @@ def contiguous_pbf(rule: Rule, ind: Indicators) -> list:
 
 
 @metric("pbf_quality_not_lower", scopes=("scheme",), threshold_keywords=("adjusted_out",),
-        params={"forbidden_slope_classes": Param(list, doc="调入不得位于的坡度级别")}, limits=("steep_area",))
-def pbf_quality_not_lower(rule: Rule, ind: Indicators) -> list:
+        params={"forbidden_slope_classes": Param(list, doc="调入不得位于的坡度级别")}, limits={"steep_area": ()})
+def pbf_quality_not_lower(rule: Rule, ind: Indicators) -> list[Finding]:
     t = ind.pieces.table
     parcels = ind.baseline.parcel_table
     forbidden = {str(c) for c in rule.param("forbidden_slope_classes")}
@@ -105,7 +112,7 @@ def pbf_quality_not_lower(rule: Rule, ind: Indicators) -> list:
     if not pbf_in.any():
         return [make_finding(rule, "scheme", "", None, None, tr("无永久基本农田调入，不评价质量"))]
 
-    def weighted(mask):
+    def weighted(mask: np.ndarray) -> tuple[float | None, float]:
         known = mask & ~np.isnan(gddb)
         return (float(np.average(gddb[known], weights=area[known])) if area[known].sum() > 0 else None,
                 to_mu(area[mask & np.isnan(gddb)].sum()))

@@ -9,11 +9,13 @@ from ..evaluate import (
     FAIL,
     PASS,
     Conflict,
+    Finding,
     fmt,
     holds,
     make_finding,
     numeric_threshold,
     requirement,
+    rows_by_id,
     share,
     unit_label,
 )
@@ -23,8 +25,8 @@ from ..ruleset import Rule
 
 @metric("scattered_parcels", scopes=("unit",),
         params={"project_type": Param(str, doc="零星用地的子项目类型"),
-                "redevelopment_type": Param(str, doc="再开发项目的子项目类型")}, limits=("total_share",))
-def scattered_parcels(rule: Rule, ind: Indicators) -> list:
+                "redevelopment_type": Param(str, doc="再开发项目的子项目类型")}, limits={"total_share": ()})
+def scattered_parcels(rule: Rule, ind: Indicators) -> list[Finding]:
     """Each 零星用地 parcel against the rule's limit (亩), and their land in the unit against limit
     ``total_share`` (% of the 再开发 projects' land)."""
     kind = rule.param("project_type")
@@ -33,7 +35,7 @@ def scattered_parcels(rule: Rule, ind: Indicators) -> list:
     each_limit = numeric_threshold(rule)
     areas = ind.project_areas
     out = []
-    for unit_id, row in ind.per_unit.iterrows():
+    for unit_id, row in rows_by_id(ind.per_unit):
         label = unit_label(unit_id, row["name"])
         mine = areas[areas["unit_id"] == unit_id]
         scattered = mine[mine["type"] == kind]
@@ -72,11 +74,11 @@ def scattered_parcels(rule: Rule, ind: Indicators) -> list:
 
 @metric("eco_industry_share", scopes=("unit",),
         params={"industry_type": Param(str), "restoration_type": Param(str)})
-def eco_industry_share(rule: Rule, ind: Indicators) -> list:
+def eco_industry_share(rule: Rule, ind: Indicators) -> list[Finding]:
     industry = rule.param("industry_type")
     restoration = rule.param("restoration_type")
     out = []
-    for unit_id, row in ind.per_unit.iterrows():
+    for unit_id, row in rows_by_id(ind.per_unit):
         label = unit_label(unit_id, row["name"])
         industry_m2 = type_area(ind, unit_id, industry)
         restored_m2 = type_area(ind, unit_id, restoration)
