@@ -9,7 +9,7 @@ OUT := out
 export QT_QPA_PLATFORM := offscreen
 export PROJ_DATA := /usr/share/proj
 
-.PHONY: deps test test-matrix demo package lint typecheck bench clean sample model templates
+.PHONY: deps test test-fast test-matrix demo package lint typecheck bench clean sample model templates
 
 deps: $(VENV)/.deps-stamp
 	@tools/install-system-deps
@@ -21,8 +21,13 @@ $(VENV)/.deps-stamp: requirements.txt requirements-dev.txt tools/install-system-
 	$(PY) tools/check-python-deps
 	touch $@
 
+# Everything: tests/engine, tests/qgis (pytest-qgis, offscreen) and tests/desktop (QGIS under Xvfb).
 test: deps
 	$(VENV)/bin/pytest tests
+
+# The engine tests alone, without pytest-qgis (no QgsApplication, PyQGIS refused): well under a minute.
+test-fast: deps
+	$(VENV)/bin/pytest -p no:pytest_qgis tests/engine
 
 # `make test` on QGIS 3.22, 3.40 and 3.44 (Debian chroots, cached) and the same figures on each.
 test-matrix:

@@ -1,8 +1,19 @@
-"""Test setup: the checkout is importable as the installed package ``land_consolidation``.
+"""Test setup shared by every folder: the checkout is importable as the installed package ``land_consolidation``.
 
-pytest-qgis starts one QgsApplication for the session (offscreen). The checkout is
-exposed under its installed folder name through a symlink in ``.build/plugins``, the
-same folder ``tools/qgis-process`` gives to QGIS as QGIS_PLUGINPATH.
+The checkout is exposed under its installed folder name through a symlink in ``.build/plugins``, the
+same folder ``tools/qgis-process`` gives to QGIS as QGIS_PLUGINPATH; ``tests/`` goes on sys.path so
+that the shared helpers import as the package ``fixtures``.
+
+    tests/engine/    the engine alone (land_consolidation.core, shapely, numpy, pandas, pyproj,
+                     hypothesis): no QGIS; ``make test-fast`` runs it with ``-p no:pytest_qgis``
+    tests/qgis/      PyQGIS in this process (pytest-qgis: one offscreen QgsApplication for the
+                     session, Processing, layers, the panel) and qgis_process
+    tests/desktop/   ``desktop``: the real QGIS desktop under Xvfb, in a process of its own
+    tests/fixtures/  the helpers they share (not tests)
+
+pytest-qgis, when it is loaded (every run but ``make test-fast``), starts the QgsApplication before this
+file is read; the session hooks below then unload the session's plugin and end the process without
+Python's final clean-up.
 """
 
 from __future__ import annotations
@@ -14,10 +25,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-PLUGINS_DIR = ROOT / ".build" / "plugins"
-ARTIFACTS = ROOT / "artifacts"
-SAMPLE = ROOT / "resources" / "sample" / "sample_pianqu.gpkg"
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from fixtures.paths import ARTIFACTS, PLUGINS_DIR, ROOT, SAMPLE  # noqa: E402 - needs tests/ on sys.path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if Path("/usr/share/proj/proj.db").exists():
@@ -31,7 +43,6 @@ if not _link.is_symlink() or _link.resolve() != ROOT:
     _link.symlink_to(ROOT, target_is_directory=True)
 if str(PLUGINS_DIR) not in sys.path:
     sys.path.insert(0, str(PLUGINS_DIR))
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 @pytest.fixture(scope="session")
@@ -55,48 +66,20 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture()
-def plugin_provider(qgis_processing):
-    """The plugin's Processing provider, registered as inside qgis_process (no iface)."""
-    from plugin_session import session_provider
-
-    return session_provider()
+def _with_qgis(config) -> bool:
+    """pytest-qgis is loaded: this process holds a QgsApplication (everything but ``-p no:pytest_qgis``)."""
+    return config.pluginmanager.hasplugin("pytest_qgis")
 
 
-@pytest.fixture()
-def project_layers(qgis_new_project):
-    """The hand-made grid 片区 (two 子项目) as memory layers in the project, by role."""
-    from qgis.core import QgsProject
-
-    import test_rules_ningbo as grid
-    from panel_support import ROLE_LAYERS
-    from qgis_layers import memory_layer
-
-    scheme = grid.scheme([grid.project("DY02-01", "垦造耕地", "0101", grid.C(4, 2)),
-                          grid.project("DY01-01", "农村建设用地复垦", "0101", grid.C(2, 1))],
-                         [grid.C(*k) for k in grid.PBF_CELLS if k != (4, 1)] + [grid.R(4, 1, 4.9, 2)])
-    layers = {}
-    for role in ROLE_LAYERS:
-        layer = memory_layer(getattr(scheme, role))
-        QgsProject.instance().addMapLayer(layer)
-        layers[role] = layer
-    yield layers
-    QgsProject.instance().removeAllMapLayers()
-
-
-@pytest.fixture()
-def dock(qgis_iface, project_layers):
-    """The 「全域整治」 panel on pytest-qgis's iface (not yet configured)."""
-    from land_consolidation.ui.dock import LandConsolidationDock
-
-    panel = LandConsolidationDock(qgis_iface)
-    yield panel
-    panel.shutdown()
-    panel.deleteLater()
+def pytest_addoption(parser, pluginmanager):
+    if not pluginmanager.hasplugin("pytest_qgis"):  # pyproject.toml's setting for it, unread in engine runs
+        parser.addini("qgis_gui_enabled", "pytest-qgis's (not loaded in this run)", type="bool")
 
 
 def pytest_sessionfinish(session, exitstatus):
-    from plugin_session import unload_session_plugin
+    if not _with_qgis(session.config):
+        return
+    from fixtures.plugin_session import unload_session_plugin
 
     session.config._land_consolidation_status = int(exitstatus)
     try:
@@ -111,11 +94,9 @@ def pytest_unconfigure(config):
 
     QGIS objects that Processing or a module's fixtures kept alive are otherwise destroyed
     after QgsApplication.exitQgis() has run, and PyQGIS then crashes the interpreter at exit
-    (a segmentation fault after "N passed"), which would turn a green run red.
+    (a segmentation fault after "N passed"), which would turn a green run red. Runs without
+    pytest-qgis (``make test-fast``) hold no QGIS objects and exit normally.
     """
-    import os
-    import sys
-
     status = getattr(config, "_land_consolidation_status", None)
     if status is not None:
         sys.stdout.flush()

@@ -4,7 +4,7 @@ For each dataset it opens the live check on the real layers (the time the panel 
 to build its indexes), then moves a vertex of a unit in the layer's edit buffer, again
 and again, and times the code path the layer's signals drive (snapshot of the edit
 buffer → engine → verdicts), without the GUI's paint time. Datasets beyond the sample
-are made by the sample generator (tests/data/make_sample.py) and cached in .build/bench.
+are made by the sample generator (tools/sample/) and cached in .build/bench.
 
 Goals (issue: dock panel): sample and township (20,000 parcels) ≤ 100 ms median and
 ≤ 250 ms p95 after a unit edit; county (300,000 parcels) ≤ 300 ms median, opening
@@ -166,7 +166,7 @@ def bench_gui(name: str, path: Path, edits: int) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     import tempfile
 
-    from harness import run_desktop
+    from fixtures.harness import run_desktop
 
     with tempfile.TemporaryDirectory() as workdir:
         result = run_desktop(GUI_SCRIPT.format(path=str(path), edits=edits), Path(workdir), timeout=900)
