@@ -14,9 +14,9 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import shapely
 from qgis.core import QgsCoordinateReferenceSystem
 
+from ..core.analysis.pieces import dissolve_pieces
 from ..core.common.errors import InputError
 from ..core.common.i18n import tr
 from ..core.common.paths import plugin_version
@@ -101,15 +101,12 @@ def _write_contents(result, unit_id, folder: Path, crs, title, organisation, inp
 
 def _write_txt(result: CheckResult, unit_id: str, path: Path, organisation: str) -> None:
     t = result.indicators.pieces.table
-    mine = t[(t["unit_id"] == unit_id) & (t["project"] >= 0)]
     plan = result.plan
     frame = result.baseline.frame
-    geoms = result.indicators.pieces.geoms
-    parcels, pieces = [], []
-    for project in sorted(set(mine["project"])):
-        chosen = mine.index[mine["project"] == project].to_numpy()
-        pieces.append(shapely.union_all(geoms[chosen]))
-        parcels.append(project)
+    groups = dissolve_pieces(result.indicators.pieces, (t["unit_id"] == unit_id).to_numpy() & (t["project"] >= 0).to_numpy(),
+                             {"project": t["project"].to_numpy()})
+    parcels = [int(key[0]) for key in groups.keys]
+    pieces = list(groups.geoms)
     text = ""
     if parcels:
         lon_min, _, lon_max, _ = lonlat_bounds(np.array(pieces, dtype=object), frame.overlay_wkt)

@@ -6,10 +6,11 @@ group-by over these pieces (``indicators``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..geometry.measure import WorkingFrame
 from ..geometry.overlay import (
@@ -63,6 +64,32 @@ _PIECE_COLUMNS = ("unit", "unit_id", "parcel", "township", "project", "area_m2",
 
 def _empty_piece_table() -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in _PIECE_COLUMNS})
+
+
+@dataclass(frozen=True)
+class Dissolved:
+    """Pieces dissolved by key: one row per group, its outline and its area (the pieces' areas summed)."""
+
+    keys: list[tuple[Any, ...]]  # each group's key values, in sorted order
+    geoms: np.ndarray
+    areas_m2: np.ndarray
+    members: list[np.ndarray]  # each group's piece positions
+
+
+def dissolve_pieces(pieces: Pieces, mask: np.ndarray, keys: dict[str, np.ndarray]) -> Dissolved:
+    """The ``mask``ed pieces grouped by ``keys`` (name -> one value per piece, e.g. table columns):
+    every conflict, ledger row and per-project outline is such a group."""
+    chosen = np.flatnonzero(mask)
+    if len(chosen) == 0:
+        return Dissolved([], np.empty(0, dtype=object), np.zeros(0), [])
+    frame = pd.DataFrame({name: np.asarray(values, dtype=object)[chosen] for name, values in keys.items()})
+    groups = frame.groupby(list(keys), sort=True).indices
+    members = [chosen[np.asarray(positions)] for positions in groups.values()]
+    geoms = np.array([pieces.geoms[m[0]] if len(m) == 1 else shapely.union_all(pieces.geoms[m]) for m in members],
+                     dtype=object)
+    area = pieces.table["area_m2"].to_numpy()
+    return Dissolved(keys=[k if isinstance(k, tuple) else (k,) for k in groups], geoms=geoms,
+                     areas_m2=np.array([float(area[m].sum()) for m in members]), members=members)
 
 
 def build_pieces(baseline: Baseline, plan: Plan, unit_positions: npt.ArrayLike | None = None) -> Pieces:

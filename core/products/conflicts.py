@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from ..analysis.analysis import Analysis
 from ..analysis.conflicts import KINDS, PieceFacts
+from ..analysis.pieces import dissolve_pieces
 from ..common.i18n import tr
 from ..geometry.measure import WorkingFrame, to_mu
 
@@ -49,7 +49,6 @@ def control_line_conflicts(analysis: Analysis) -> ConflictTable:
     else:
         project_of_piece = np.full(len(t), "", dtype=object)
     unit_ids = np.array([analysis.unit_label(u) for u in t["unit_id"].to_numpy()], dtype=object)
-    areas = t["area_m2"].to_numpy()
 
     rows: list[dict[str, Any]] = []
     geoms: list[BaseGeometry] = []
@@ -59,12 +58,10 @@ def control_line_conflicts(analysis: Analysis) -> ConflictTable:
             continue
         detail = zone_of_piece if kind.zone_detail else project_of_piece if kind.project_detail \
             else np.full(len(t), "", dtype=object)
-        chosen = pd.DataFrame({"unit_id": unit_ids[mask], "detail": detail[mask], "piece": np.flatnonzero(mask)})
-        for (unit_id, text), group in chosen.groupby(["unit_id", "detail"], sort=True):
-            members = group["piece"].to_numpy()
-            area = float(areas[members].sum())
-            rows.append({"kind": tr(kind.label), "unit_id": unit_id, "area_m2": area, "area_mu": to_mu(area),
-                         "clause": kind.clause, "detail": text})
-            geoms.append(shapely.union_all(analysis.pieces.geoms[members]))
+        groups = dissolve_pieces(analysis.pieces, mask, {"unit_id": unit_ids, "detail": detail})
+        for (unit_id, text), geom, area in zip(groups.keys, groups.geoms, groups.areas_m2):
+            rows.append({"kind": tr(kind.label), "unit_id": unit_id, "area_m2": float(area),
+                         "area_mu": to_mu(float(area)), "clause": kind.clause, "detail": text})
+            geoms.append(geom)
     return ConflictTable(frame=analysis.baseline.frame, table=pd.DataFrame(rows, columns=COLUMNS),
                          geoms=np.asarray(geoms, dtype=object), total_m2=float(sum(r["area_m2"] for r in rows)))

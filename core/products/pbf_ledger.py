@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from ..analysis.indicators import Indicators
+from ..analysis.pieces import dissolve_pieces
 from ..common.i18n import tr, translatable
 from ..geometry.measure import to_mu
 
@@ -39,18 +39,20 @@ def pbf_ledger(ind: Indicators, cap_percent: float | None) -> Ledger:
     rows: list[dict[str, object]] = []
     geoms: list[BaseGeometry] = []
     for direction, mask in ((ADJUSTED_OUT, before & ~after), (ADJUSTED_IN, ~before & after)):
-        chosen = t[mask]
-        for (unit_id, township, parcel), group in chosen.groupby(["unit_id", "township", "parcel"], sort=True):
+        groups = dissolve_pieces(ind.pieces, mask, {name: t[name].to_numpy() for name in ("unit_id", "township",
+                                                                                          "parcel")})
+        for (unit_id, township, parcel), geom, area in zip(groups.keys, groups.geoms, groups.areas_m2):
+            parcel = int(parcel)
             has = parcel >= 0
             code = parcels["code"].iat[parcel] if has else ""
-            area = float(group["area_m2"].sum())
+            area = float(area)
             gddb = parcels["gddb"].iat[parcel] if has else np.nan
             rows.append({"direction": tr(direction), "unit_id": unit_id, "township": township,
                          "bsm": parcels["bsm"].iat[parcel] if has else "", "dlbm": code,
                          "dlmc": classes.name(code) if code else "", "gddb": None if np.isnan(gddb) else float(gddb),
                          "gdpdjb": parcels["gdpdjb"].iat[parcel] if has else "", "area_m2": area,
                          "area_mu": to_mu(area)})
-            geoms.append(shapely.union_all(ind.pieces.geoms[group.index.to_numpy()]))
+            geoms.append(geom)
     table = pd.DataFrame(rows, columns=["direction", "unit_id", "township", "bsm", "dlbm", "dlmc", "gddb", "gdpdjb",
                                         "area_m2", "area_mu"])
     towns = ind.per_township.copy()

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, cast
 
 import numpy as np
-import shapely
 
 from ..analysis.conflicts import PieceFacts
 from ..analysis.indicators import Indicators
+from ..analysis.pieces import dissolve_pieces
 from ..common.i18n import tr
 from . import registry
 from .ruleset import Limit, Rule
@@ -123,18 +123,9 @@ def share(numerator: float, denominator: float) -> float | None:
 def conflicts_of(ind: Indicators, rule: Rule, mask: np.ndarray, kind: str, message: str,
                  by: str = "unit_id") -> list[Conflict]:
     """Dissolve the masked pieces into one conflict per scope id (and 子项目 where given)."""
-    t = ind.pieces.table
-    if not mask.any():
-        return []
-    out = []
-    keys = t[by].to_numpy()[mask]
-    geoms = ind.pieces.geoms[mask]
-    areas = t["area_m2"].to_numpy()[mask]
-    for key in sorted(set(keys)):
-        chosen = keys == key
-        out.append(Conflict(rule_id=rule.id, scope_id=str(key), geom=shapely.union_all(geoms[chosen]),
-                            area_m2=float(areas[chosen].sum()), kind=kind, message=message))
-    return out
+    groups = dissolve_pieces(ind.pieces, mask, {by: ind.pieces.table[by].to_numpy()})
+    return [Conflict(rule_id=rule.id, scope_id=str(key[0]), geom=geom, area_m2=float(area), kind=kind, message=message)
+            for key, geom, area in zip(groups.keys, groups.geoms, groups.areas_m2)]
 
 
 # ----------------------------------------------------------------------------- plumbing
