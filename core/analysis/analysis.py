@@ -8,6 +8,8 @@ replace the reading and the overlay that build it, nothing after.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,8 @@ from ..ingest.plan import Plan, build_plan, build_survey_plan
 from ..rules.ruleset import Ruleset, load_ruleset
 from .indicators import Indicators, compute_indicators
 from .pieces import Pieces, build_pieces, build_whole_area_pieces
+
+logger = logging.getLogger(__name__)
 
 # The scope of an analysis without units: everything the layers cover.
 WHOLE_AREA_ID = translatable("全域")
@@ -58,6 +62,7 @@ def analyse(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Base
     survey, 年度变更调查) its parcels are the 'after' state instead of 子项目. Pass a cached
     ``baseline`` to skip re-reading the survey layers.
     """
+    started = time.perf_counter()
     ruleset = ruleset or load_ruleset()
     given = frozenset(name for name in ("units", "landuse", "pbf", "projects", "pbf_plan", "eco", "udb", "udb_plan",
                                         "townships") if getattr(layers, name) is not None)
@@ -78,6 +83,8 @@ def analyse(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Base
     warnings = list(baseline.warnings) + list(plan.warnings)
     if not whole_area and "landuse" in given:
         warnings += outside_landuse_warnings(indicators)
+    logger.debug("analysis: %d units, %d pieces, %d warnings in %.2f s (layers: %s)", len(plan.unit_ids),
+                 len(pieces), len(warnings), time.perf_counter() - started, ", ".join(sorted(given)))
     return Analysis(ruleset=ruleset, baseline=baseline, plan=plan, indicators=indicators, warnings=tuple(warnings),
                     given=given, whole_area=whole_area)
 
