@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..core.common.i18n import tr
 from ..core.geometry.measure import to_hectares, to_mu
@@ -183,11 +184,14 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
     add(c)
 
     c = chapter("整治任务与子项目")
-    tasks = projects.groupby("task")["area_mu"].agg(["count", "sum"]) if len(projects) else pd.DataFrame()
-    task_text = "；".join(tr("{task} {n} 个、{mu} 亩").format(task=t or tr("其他"), n=int(r["count"]), mu=_fmt(r["sum"]))
-                         for t, r in tasks.iterrows())
+    counts = projects.groupby("task")["id"].count() if len(projects) else pd.Series(dtype=int)
+    land = _task_land_mu(result, unit_id)  # each task's land once, where its projects overlap
+    task_text = "；".join(tr("{task} {n} 个、{mu} 亩").format(task=t or tr("其他"), n=int(n), mu=_fmt(land.get(t, 0.0)))
+                         for t, n in counts.items())
     c.blocks.append(tr("单元共安排子项目 {n} 个（{tasks}）。").format(n=len(projects), tasks=task_text or tr("无")))
-    project_table = _project_table(projects)
+    types = result.indicators.type_areas
+    project_table = _project_table(projects, _land_mu(result, np.asarray(
+        types.loc[types["unit_id"] == unit_id, "geom"], dtype=object)))
     c.blocks.append(project_table)
     flow_table = _flow_table(transitions)
     c.blocks.append(flow_table)
@@ -272,7 +276,24 @@ def _indicator_table(findings: list, result: CheckResult) -> Table:
                   (tr("单位"), "text"), (tr("结论"), "text"), (tr("条款"), "text"), (tr("说明"), "text")], rows)
 
 
-def _project_table(projects: pd.DataFrame) -> Table:
+def _task_land_mu(result: CheckResult, unit_id: str) -> dict:
+    """亩 of land of each 整治任务's 子项目 in the unit, each piece of land once (the type areas, unioned)."""
+    t = result.indicators.type_areas
+    mine = t[t["unit_id"] == unit_id]
+    tasks = np.array([result.ruleset.task_of(kind) for kind in mine["type"]], dtype=object)
+    geoms = np.asarray(mine["geom"], dtype=object)
+    return {task: _land_mu(result, geoms[tasks == task]) for task in sorted(set(tasks))}
+
+
+def _land_mu(result: CheckResult, geoms: np.ndarray) -> float:
+    if len(geoms) == 0:
+        return 0.0
+    land = geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
+    return to_mu(float(result.baseline.frame.areas(np.array([land], dtype=object))[0]))
+
+
+def _project_table(projects: pd.DataFrame, land_mu: float) -> Table:
+    """Each 子项目 with its area as drawn; the total is the land they cover (overlaps once)."""
     rows = [[p["id"], p["name"], p["task"], p["type"], p["code"], p["area_mu"], p["investment"],
              None if p["start"] != p["start"] else int(p["start"]), None if p["end"] != p["end"] else int(p["end"])]
             for _, p in projects.iterrows()]
@@ -280,7 +301,7 @@ def _project_table(projects: pd.DataFrame) -> Table:
                  [(tr("子项目编号"), "text"), (tr("子项目名称"), "text"), (tr("整治任务"), "text"), (tr("子项目类型"), "text"),
                   (tr("规划地类"), "text"), (tr("面积（亩）"), "area"), (tr("投资（万元）"), "area"),
                   (tr("开始年份"), "integer"), (tr("完成年份"), "integer")], rows,
-                 total_row=[tr("合计"), "", "", "", "", "SUM", "SUM", None, None])
+                 total_row=[tr("合计"), "", "", "", "", land_mu, "SUM", None, None])
 
 
 def _flow_table(transitions: pd.DataFrame) -> Table:

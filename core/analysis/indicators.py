@@ -36,7 +36,6 @@ class UdbFigures(TypedDict):
 
     udb_m2: float | None  # None without a 城镇开发边界 layer
     udb_plan_m2: float | None
-    urban_construction_m2: float
     has_czcsxm: bool
 
 
@@ -284,16 +283,19 @@ def _cached_udb(baseline: Baseline, plan: Plan, ruleset: Ruleset, known: dict[st
 
 
 def _udb_figures(baseline: Baseline, plan: Plan, ruleset: Ruleset) -> UdbFigures:
-    """城镇开发边界 areas (whole layers) and 现状城镇建设用地 (三调 class areas)."""
-    urban_codes: tuple[str, ...] = ()
-    for rule in ruleset.rules_of("udb_expansion_factor"):
-        urban_codes = tuple(str(c) for c in rule.param("urban_czcsxm", ()))
+    """城镇开发边界 areas (whole layers)."""
     table = baseline.parcel_table
-    urban = np.isin(table["czcsxm"].to_numpy().astype(str), urban_codes)
     return {
         "udb_m2": float(baseline.frame.areas(baseline.udb.geoms).sum()) if baseline.udb is not None else None,
         "udb_plan_m2": float(baseline.frame.areas(plan.udb_plan.geoms).sum()) if plan.udb_plan is not None
         else None,
-        "urban_construction_m2": float(baseline.booked(np.flatnonzero(urban))[1].sum()),
         "has_czcsxm": bool((table["czcsxm"].astype(str) != "").any()),
     }
+
+
+def urban_construction_m2(ind: Indicators, czcsxm: Iterable[object]) -> float:
+    """现状城镇建设用地: the 三调 class area of the parcels whose 城镇村属性码 is one of ``czcsxm`` (each rule
+    gives its own codes)."""
+    table = ind.baseline.parcel_table
+    urban = np.isin(table["czcsxm"].to_numpy().astype(str), [str(c) for c in czcsxm])
+    return float(ind.baseline.booked(np.flatnonzero(urban))[1].sum())

@@ -83,8 +83,12 @@ def requirement(limit: Rule | Limit, threshold: float | None, compact: bool = Fa
         number = "—" if threshold is None else f"{threshold:g}"
         return "{cmp}{number}{space}{unit}".format(cmp=COMPARE_TEXT[limit.comparison], number=number,
                                                    space="" if limit.unit == "%" else " ", unit=limit.unit)
-    return tr("要求{cmp}{threshold}{unit}").format(cmp=COMPARE_TEXT[limit.comparison], unit=limit.unit,
-                                                threshold=fmt(threshold, limit.decimals))
+    return tr("要求{limit}").format(limit=limit_text(limit, threshold))
+
+
+def limit_text(limit: Rule | Limit, threshold: float | None) -> str:
+    """'≤3.00%': the comparison and the threshold at the limit's decimals."""
+    return f"{COMPARE_TEXT[limit.comparison]}{fmt(threshold, limit.decimals)}{limit.unit}"
 
 
 def verdict_text(status: str) -> str:
@@ -96,13 +100,16 @@ def fmt(value: float | None, decimals: int = 2) -> str:
 
 
 def make_finding(rule: Rule, scope: str, scope_id: str, value: float | None, threshold: float | None, detail: str,
-                 status: str | None = None, conflicts: Iterable[Conflict] | None = None) -> Finding:
+                 status: str | None = None, conflicts: Iterable[Conflict] | None = None,
+                 requirement_text: str | None = None) -> Finding:
+    """A verdict row; its message ends with what is required (``requirement_text`` where a rule has
+    more than one limit) and the verdict."""
     status = status or status_of(rule, value, threshold)
     if status == NOT_APPLICABLE:
         message = detail
     else:
         message = tr("{detail}；{requirement}：{verdict}。").format(
-            detail=detail, requirement=requirement(rule, threshold), verdict=verdict_text(status))
+            detail=detail, requirement=requirement_text or requirement(rule, threshold), verdict=verdict_text(status))
     return Finding(rule_id=rule.id, metric=rule.metric, scope=scope, scope_id=scope_id,
                    value=None if value is None else float(value),
                    threshold=None if threshold is None else float(threshold), unit=rule.unit, status=status,

@@ -107,3 +107,23 @@ def test_unreadable_or_invalid_yaml_is_refused(tmp_path):
     bad.write_text("rules: [unclosed", encoding="utf-8")
     with pytest.raises(RulesetError, match="YAML"):
         load_ruleset(bad)
+
+
+def test_two_rules_on_one_metric_each_use_their_own_parameters():
+    """Two urban-boundary rules with different 城镇村属性码: each judges its own 现状城镇建设用地
+    (the hand-made 片区: CZCSXM 202 on B's row 3, 203/203A elsewhere)."""
+    from fixtures import grid
+    from land_consolidation.core.products.check import run_check
+    from land_consolidation.core.rules.ruleset import parse_ruleset
+
+    data = _raw()
+    second = copy.deepcopy(next(r for r in data["rules"] if r["id"] == "udb_expansion_factor"))
+    second.update(id="udb_expansion_factor_villages", metric="udb_expansion_factor")
+    second["params"]["urban_czcsxm"] = ["203", "203A"]
+    data["rules"].append(second)
+    result = run_check(grid.scheme([], [grid.C(*k) for k in grid.PBF_CELLS]), ruleset=parse_ruleset(data))
+    towns = sum(grid.RECORDS[(c, 3)]["TBDLMJ"] for c in (3, 4, 5))
+    villages = grid.RECORDS[(2, 1)]["TBDLMJ"] + grid.RECORDS[(3, 2)]["TBDLMJ"]
+    udb = grid.a(grid.UDB[0])
+    assert result.finding("udb_expansion_factor").value == pytest.approx(udb / towns, rel=1e-6)
+    assert result.finding("udb_expansion_factor_villages").value == pytest.approx(udb / villages, rel=1e-6)

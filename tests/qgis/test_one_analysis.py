@@ -81,3 +81,16 @@ def test_every_product_comes_from_the_analysis(sealed_analysis):
 
     report = build_unit_report(result, "DY01")
     assert report.chapters and "DY01" in report.all_text()
+
+
+def test_the_report_counts_overlapping_projects_land_once():
+    # Two 生态修复 drawn over each other in DY01: 1.5 cells of land, 2 cells as drawn.
+    projects = [grid.project("XF1", "生态修复", "0301", grid.R(1, 2, 2, 3)),
+                grid.project("XF2", "生态修复", "0301", grid.R(1.5, 2, 2.5, 3))]
+    result = check(analyse(grid.scheme(projects, [grid.C(*k) for k in grid.PBF_CELLS])))
+    report = build_unit_report(result, "DY01")
+    land = grid.mu(grid.a(grid.R(1, 2, 2.5, 3)))
+    table = report.tables["子项目清单"]
+    assert sum(row[5] for row in table.rows) == pytest.approx(grid.mu(2 * grid.a(grid.C(1, 2))), rel=1e-6)  # as drawn
+    assert table.total_values()[5] == pytest.approx(land, rel=1e-6)
+    assert f"生态保护修复 2 个、{land:,.2f} 亩" in report.all_text()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...analysis.conflicts import KIND_BY_KEY, PBF_OVERLAP_KINDS
-from ...analysis.indicators import Indicators
+from ...analysis.indicators import Indicators, urban_construction_m2
 from ...common.i18n import tr
 from ...geometry.measure import to_mu
 from ..evaluate import (
@@ -35,7 +35,7 @@ def udb_expansion_factor(rule: Rule, ind: Indicators) -> list[Finding]:
     udb = ind.udb
     if udb["udb_m2"] is None:
         return [make_finding(rule, "scheme", "", None, None, tr("未提供城镇开发边界图层，不计算扩展倍数"))]
-    urban = udb["urban_construction_m2"]
+    urban = urban_construction_m2(ind, rule.param("urban_czcsxm"))
     if urban <= 0:
         why = tr("地类图斑缺少城镇村属性码（CZCSXM）") if not udb["has_czcsxm"] else tr("现状城镇建设用地为 0")
         return [make_finding(rule, "scheme", "", None, None, tr("{why}，无法计算城镇开发边界扩展倍数").format(why=why))]
@@ -66,11 +66,12 @@ def eco_redline_construction(rule: Rule, ind: Indicators) -> list[Finding]:
 
     def one(scope: str, sid: str, row: pd.Series, label: str) -> Finding:
         value = to_mu(row["eco_construction_new_m2"])
-        detail = tr("{label}生态保护红线内新增建设用地 {value} 亩").format(label=label, value=fmt(value))
+        detail = tr("{label}生态保护红线内新增建设用地 {value} 亩").format(label=label, value=fmt(value, rule.decimals))
         finding = make_finding(rule, scope, sid, value, numeric_threshold(rule), detail)
         if finding.status == FAIL:
             mask = mask_all if scope == "scheme" else mask_all & (t["unit_id"].to_numpy() == sid)
-            finding.conflicts = conflicts_of(ind, rule, mask, tr("红线内新增建设用地"), finding.message)
+            finding.conflicts = conflicts_of(ind, rule, mask, tr(KIND_BY_KEY["eco_construction"].label),
+                                             finding.message)
         return finding
 
     return per_scope(rule, ind, one)

@@ -12,6 +12,7 @@ from ..evaluate import (
     Finding,
     fmt,
     holds,
+    limit_text,
     make_finding,
     numeric_threshold,
     requirement,
@@ -61,7 +62,10 @@ def scattered_parcels(rule: Rule, ind: Indicators) -> list[Finding]:
             all=requirement(total_limit, numeric_threshold(total_limit), compact=True))
         if too_big:
             detail += tr("；超过单宗上限：{ids}").format(ids="、".join(too_big))
-        finding = make_finding(rule, "unit", unit_id, largest, each_limit, detail, status=status)
+        both = tr("要求单宗{each}且合计{all}").format(each=limit_text(rule.primary, each_limit),
+                                                   all=limit_text(total_limit, numeric_threshold(total_limit)))
+        finding = make_finding(rule, "unit", unit_id, largest, each_limit, detail, status=status,
+                               requirement_text=both)
         if status == FAIL:
             chosen = scattered if not share_ok else scattered[scattered["project_id"].isin(too_big)]
             finding.conflicts = [Conflict(rule_id=rule.id, scope_id=str(unit_id), geom=a["geom"],
