@@ -138,6 +138,7 @@ class LiveController(QObject):
         self._closed = False  # shutdown() was called: results of a task still running are dropped
         self._sketch = None  # (role, QgsGeometry, attributes)
         self._bounds = {}  # role -> {fid: (xmin, ymin, xmax, ymax)} of the last read, for deletions
+        self._warned: set[str] = set()  # warnings already logged
         self._slot_cache = {}  # role -> [(signal name, slot)], the same slots to connect and disconnect
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -335,6 +336,12 @@ class LiveController(QObject):
         for role, bounds in outcome.bounds.items():
             self._bounds[role] = bounds
         result = outcome.result
+        # The engine's warnings (overlapping features merged, land outside the survey …) reach the QGIS
+        # log once each, as checkunits shows them in its log.
+        for text in result.warnings:
+            if text not in self._warned:
+                self._warned.add(text)
+                logger.warning(text)
         self.result = result
         self.last_elapsed_ms = outcome.elapsed_ms
         self.last_error = self.last_traceback = None

@@ -30,6 +30,7 @@ from ..ingest.plan import Plan, build_plan
 from ..products.check import CheckResult
 from ..rules.evaluate import evaluate
 from ..rules.ruleset import Ruleset, load_ruleset
+from .analysis import outside_landuse_warnings
 from .cache import AnalysisCache
 from .indicators import compute_indicators
 from .pieces import Pieces, book_areas, build_pieces, overlay_areas
@@ -111,11 +112,16 @@ class LiveScheme:
             projects=merged.projects if (first or changes.projects is not None) else None,
             pbf_plan=merged.pbf_plan if (first or changes.pbf_plan is not None) else None,
             udb_plan=merged.udb_plan if (first or changes.udb_plan is not None) else None), self.baseline, self.ruleset,
-            changed_units=None if first else self._changed_unit_ids(merged.units))
+            changed_units=None if first else self._changed_unit_ids(merged.units),
+            previous=None if first else previous,
+            changed_boxes=None if first else {"pbf_plan": changes.pbf_plan or [], "udb_plan": changes.udb_plan or []})
         if previous is not None:  # layers that did not change keep their index (and so their memos)
             if changes.projects is None:
                 plan.project_parts, plan.project_table, plan.projects = (previous.project_parts,
                                                                          previous.project_table, previous.projects)
+            for name in ("pbf_plan", "udb_plan"):  # the overlaps known for the next edit's check
+                if getattr(changes, name) is None and name in previous.drawn_lines:
+                    plan.drawn_lines[name] = previous.drawn_lines[name]
             if changes.pbf_plan is None:
                 plan.pbf_plan = previous.pbf_plan
             else:  # townships the edit did not reach keep their whole-township figures
@@ -133,8 +139,10 @@ class LiveScheme:
         # Commit only a finished update: a cancelled one leaves the previous state intact, so the
         # caller can retry with the changes accumulated since the last finished update.
         self.plan, self.layers, self._pieces, self.rebuilt_units = plan, merged, cache, rebuilt
+        # The same warnings as analyse() gives checkunits.
+        warnings = list(self.baseline.warnings) + list(plan.warnings) + outside_landuse_warnings(indicators)
         return CheckResult(ruleset=self.ruleset, baseline=self.baseline, plan=plan, indicators=indicators,
-                           findings=findings, warnings=list(self.baseline.warnings) + list(plan.warnings))
+                           findings=findings, warnings=warnings)
 
     # ------------------------------------------------------------------ internals
     def _changed_unit_ids(self, units: LayerData | None) -> set[str] | None:

@@ -268,9 +268,13 @@ def interior_overlaps(geoms: np.ndarray, tolerance_m2: float,
     # Interiors sharing an area (overlap, containment either way, duplicates) is the DE-9IM
     # pattern "2********"; asking the tree for "intersects" and testing the pattern on those
     # pairs is an order of magnitude faster than the tree's "overlaps"/"contains" predicates.
-    a, b = tree.query(geoms[probes], predicate="intersects")
+    a, b = tree.query(geoms[probes])  # bounding boxes meet
     a = probes[a]
-    keep = a != b
+    # Interiors can share an area only where the bounding boxes overlap by an area: neighbours in a
+    # tiled layer (parcels, 永久基本农田 patches) whose boxes only touch are ruled out without GEOS.
+    box = shapely.bounds(geoms)
+    keep = (a != b) & (np.minimum(box[a, 2], box[b, 2]) > np.maximum(box[a, 0], box[b, 0])) \
+        & (np.minimum(box[a, 3], box[b, 3]) > np.maximum(box[a, 1], box[b, 1]))
     a, b = a[keep], b[keep]
     shared = robust(lambda x, y: shapely.relate_pattern(x, y, "2********"), geoms[a], geoms[b]).astype(bool)
     pairs = np.column_stack([a[shared], b[shared]])
@@ -298,10 +302,12 @@ def dissolve_groups(geoms: np.ndarray, pairs: list) -> tuple[np.ndarray, np.ndar
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     cluster = rank[cluster]
+    # Most clusters are single features, taken as they are; only merged ones are unioned.
+    sizes = np.bincount(cluster, minlength=len(order))
     out = np.empty(len(order), dtype=object)
-    for k in range(len(order)):
-        members = geoms[cluster == k]
-        out[k] = members[0] if len(members) == 1 else shapely.union_all(members)
+    out[cluster[::-1]] = geoms[::-1]  # each cluster gets its first member (the last write wins)
+    for k in np.flatnonzero(sizes > 1):
+        out[k] = shapely.union_all(geoms[cluster == k])
     return out, cluster
 
 

@@ -5,11 +5,12 @@ validation, reprojection, overlap checks, and per-parcel booked areas (三调 co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 import shapely
+from shapely import STRtree
 
 from ..common.errors import DataError, InputError
 from ..common.i18n import tr
@@ -104,23 +105,30 @@ class ControlLine:
 
     parts: PartIndex
     labels: np.ndarray
+    overlap_fids: tuple[tuple[int, int, float], ...] = ()  # (fid, fid, m²) of the features found overlapping
 
 
 def flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Report,
-               label_field: str = "") -> ControlLine:
+               label_field: str = "", previous: ControlLine | None = None,
+               changed_boxes: Sequence[Sequence[float]] | None = None) -> ControlLine:
     """A control-line layer (永久基本农田, 生态保护红线, 城镇开发边界) as a set of land.
 
     Features overlapping as drawn (above ``OVERLAP_TOLERANCE_M2``: duplicated polygons, a feature
     drawn twice, vendors' overlapping 三区三线) are unioned, so the land counts once, and reported.
     Slivers made by reprojection are left to the overlay, which merges them where pieces are cut.
+    After an edit (the panel), ``previous`` and the edited area ``changed_boxes`` (the layer's CRS)
+    limit the pair-by-pair check to the features there: the others keep the overlaps found before.
     """
     checked = v.polygons(layer, role, report)
-    overlaps = overlaps_m2(checked, frame, OVERLAP_TOLERANCE_M2)
+    overlaps = _overlaps_since(checked, frame, previous, changed_boxes)
     ingested = to_frame(checked, role, frame)
     values = (ingested.column(label_field, "").map(lambda z: "" if z is None else str(z).strip()).to_numpy()
               if label_field else np.full(len(ingested), "", dtype=object))
     geoms, cluster = dissolve_groups(ingested.geoms, overlaps)
-    labels = np.array(["、".join(sorted(set(values[cluster == k]) - {""})) for k in range(len(geoms))], dtype=object)
+    labels = np.empty(len(geoms), dtype=object)
+    labels[cluster] = values  # a part of one feature has its label; merged parts join theirs
+    for k in np.flatnonzero(np.bincount(cluster, minlength=len(geoms)) > 1):
+        labels[k] = "、".join(sorted(set(values[cluster == k]) - {""}))
     if overlaps:
         shown = "；".join(tr("{a} 与 {b}（{area:.2f} 平方米）").format(a=int(checked.fids[i]), b=int(checked.fids[j]),
                                                                  area=area)
@@ -128,7 +136,25 @@ def flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Re
         more = tr("等 {n} 处").format(n=len(overlaps)) if len(overlaps) > v.MAX_IDS_IN_MESSAGE else ""
         report.warn(tr("{layer}：要素相互重叠：{pairs}{more}，合计 {total:.2f} 平方米。重叠部分已合并，面积只计一次。").format(
             layer=v.layer_label(checked, role), pairs=shown, more=more, total=sum(a for _, _, a in overlaps)))
-    return ControlLine(parts=PartIndex.build(geoms), labels=labels)
+    fids = checked.fids
+    return ControlLine(parts=PartIndex.build(geoms), labels=labels,
+                       overlap_fids=tuple((int(fids[i]), int(fids[j]), area) for i, j, area in overlaps))
+
+
+def _overlaps_since(layer: LayerData, frame: WorkingFrame, previous: ControlLine | None,
+                    changed_boxes: Sequence[Sequence[float]] | None) -> list[tuple[int, int, float]]:
+    """Overlapping features (positions, m²): all checked, or only those in the changed boxes when the
+    overlaps of the rest are known from ``previous``."""
+    if previous is None or not changed_boxes or len(layer) == 0:
+        return overlaps_m2(layer, frame, OVERLAP_TOLERANCE_M2)
+    boxes = shapely.box(*np.asarray(changed_boxes, dtype=float).T)
+    probes = np.unique(STRtree(layer.geoms).query(boxes, predicate="intersects")[1])
+    fresh = overlaps_m2(layer, frame, OVERLAP_TOLERANCE_M2, among=probes)
+    position = {int(f): k for k, f in enumerate(layer.fids)}
+    probed = {int(f) for f in layer.fids[probes]}
+    kept = [(position[a], position[b], area) for a, b, area in previous.overlap_fids
+            if a in position and b in position and a not in probed and b not in probed]
+    return sorted(set(fresh) | set(kept))
 
 
 def overlaps_m2(layer: LayerData, frame: WorkingFrame, tolerance_m2: float,
@@ -215,6 +241,10 @@ def build_project_table(projects: LayerData, classes: LandClasses, ruleset: Rule
                          "name": projects.column("XMMC", "").to_numpy()})
 
 
+def _kcxs_text(value: float) -> str:
+    return tr("未填") if np.isnan(value) else f"{value:g}"
+
+
 def non_overlapping_projects(drawn: LayerData, projects: LayerData, table: pd.DataFrame, ruleset: Ruleset,
                               frame: WorkingFrame) -> np.ndarray:
     """子项目 as non-overlapping parts in the overlay frame; overlaps (as drawn) with different
@@ -229,6 +259,17 @@ def non_overlapping_projects(drawn: LayerData, projects: LayerData, table: pd.Da
             for i, j, area in conflicting[: v.MAX_IDS_IN_MESSAGE])
         raise DataError(tr("子项目相互重叠且规划地类不同，无法确定规划后的地类：{pairs}。请调整子项目范围。").format(
             pairs=shown))
+    # The same class with different deductions would make the overlap's class area depend on which
+    # project comes first in the layer: refused as well.
+    kcxs = table["kcxs"].to_numpy(dtype=float)
+    differing = [(i, j, a) for i, j, a in overlaps
+                 if not (kcxs[i] == kcxs[j] or (np.isnan(kcxs[i]) and np.isnan(kcxs[j])))]
+    if differing:
+        shown = "；".join(tr("{a}（KCXS {ka}）与 {b}（KCXS {kb}）重叠 {area:.2f} 亩").format(
+            a=ids[i], ka=_kcxs_text(kcxs[i]), b=ids[j], kb=_kcxs_text(kcxs[j]), area=to_mu(area))
+            for i, j, area in differing[: v.MAX_IDS_IN_MESSAGE])
+        raise DataError(tr("子项目相互重叠、规划地类相同但扣除系数不同，无法确定重叠部分的扣除：{pairs}。"
+                           "请调整子项目范围或统一扣除系数。").format(pairs=shown))
     # Same-class overlaps, and overlaps below the tolerance or made by reprojection: the later
     # project (input order) gives way, so area counts once.
     return without_reprojection_slivers(projects.geoms)

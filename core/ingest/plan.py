@@ -4,8 +4,8 @@ and brought into the baseline's working frame; or the 'after' state of a later s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from ..rules.ruleset import Ruleset
 from .baseline import Baseline
 from .layers import (
     OVERLAP_TOLERANCE_M2,
+    ControlLine,
     SchemeLayers,
     booked_areas,
     build_parcel_table,
@@ -46,6 +47,8 @@ class Plan:
     udb_plan: PartIndex | None
     udb_plan_labels: np.ndarray | None  # each planned 城镇开发边界 part's zone
     warnings: list[str]
+    # The planned control lines as read (their overlaps by feature id), for the next edit's check.
+    drawn_lines: dict[str, ControlLine] = field(default_factory=dict)
 
     def unchanged_pbf(self, geoms: np.ndarray) -> np.ndarray:
         """Which geometries are, exactly, features of the planned PBF (nothing of them is adjusted out)."""
@@ -62,8 +65,12 @@ class Plan:
 
 
 def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset,
-               changed_units: Iterable[str] | None = None) -> Plan:
+               changed_units: Iterable[str] | None = None, previous: Plan | None = None,
+               changed_boxes: Mapping[str, Sequence[Sequence[float]]] | None = None) -> Plan:
     """Validate and ingest the planner's layers (cheap; rebuilt after edits).
+
+    After an edit, ``previous`` and ``changed_boxes`` (layer name -> edited boxes in the layer's CRS)
+    let the planned control lines be checked for overlaps only where they were edited.
 
     ``changed_units`` (unit ids) limits the unit overlap check to the units an edit changed.
     """
@@ -92,14 +99,20 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset,
         parts = non_overlapping_projects(drawn, projects, project_table, ruleset, frame)
         project_parts = PartIndex.build(parts)
 
-    pbf_plan = (flag_parts(layers.pbf_plan, roles["pbf_plan"], frame, report).parts
-                if layers.pbf_plan is not None else baseline.pbf)
+    lines: dict[str, ControlLine] = {}
+    for name, label_field in (("pbf_plan", ""), ("udb_plan", layers.udb_zone_field)):
+        layer = getattr(layers, name)
+        if layer is not None:
+            before = previous.drawn_lines.get(name) if previous is not None else None
+            lines[name] = flag_parts(layer, roles[name], frame, report, label_field=label_field, previous=before,
+                                     changed_boxes=(changed_boxes or {}).get(name))
+    pbf_plan = lines["pbf_plan"].parts if "pbf_plan" in lines else baseline.pbf
     udb_plan, udb_plan_labels = baseline.udb, baseline.udb_labels
-    if layers.udb_plan is not None:
-        drawn_udb = flag_parts(layers.udb_plan, roles["udb_plan"], frame, report, label_field=layers.udb_zone_field)
-        udb_plan, udb_plan_labels = drawn_udb.parts, drawn_udb.labels
+    if "udb_plan" in lines:
+        udb_plan, udb_plan_labels = lines["udb_plan"].parts, lines["udb_plan"].labels
     return Plan(units=units, unit_ids=ids, unit_names=names, projects=projects, project_table=project_table,
-                project_parts=project_parts, pbf_plan=pbf_plan, udb_plan=udb_plan, udb_plan_labels=udb_plan_labels, warnings=report.warnings)
+                project_parts=project_parts, pbf_plan=pbf_plan, udb_plan=udb_plan, udb_plan_labels=udb_plan_labels,
+                warnings=report.warnings, drawn_lines=lines)
 
 
 def build_survey_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset, survey_after: LayerData) -> Plan:

@@ -91,3 +91,34 @@ def test_every_edit_equals_a_full_check(scheme):
     layers = _plan(layers, units=units)
     assert_same(live.update(layers, Changes(units=True)), layers)
     assert live.rebuilt_units == 0
+
+
+def test_overlapping_planned_pbf_edits_equal_a_full_check_and_are_checked_locally(scheme, monkeypatch):
+    """Planned PBF drawn twice over r0c1, then one copy moved away, then deleted: after each edit the
+    panel's figures are the fresh check's, and the pair-by-pair check only probes the edited area."""
+    from land_consolidation.core.ingest import layers as ingest_layers
+
+    live = LiveScheme.open(scheme)
+    live.update(_plan(scheme))
+    probed = []
+    original = ingest_layers.overlaps_m2
+    monkeypatch.setattr(ingest_layers, "overlaps_m2", lambda layer, frame, tol, among=None: (
+        probed.append(None if among is None else len(among)), original(layer, frame, tol, among=among))[1])
+
+    base = list(scheme.pbf_plan.geoms)
+    doubled = base + [grid.C(1, 0)]  # r0c1 is already planned PBF: drawn a second time
+    layers = _plan(scheme, pbf_plan=grid.layer("YJJBNTTB_GH", doubled))
+    result = live.update(layers, Changes(units=False, pbf_plan=[grid.C(1, 0).bounds]))
+    by_the_panel = list(probed)
+    assert by_the_panel and all(n is not None and n < len(doubled) for n in by_the_panel)  # only near r0c1
+    assert_same(result, layers)
+    assert any("要素相互重叠" in w for w in result.warnings)
+
+    moved = base + [grid.R(1, 0, 2, 0.5)]  # the copy shrinks to half of r0c1: still overlapping
+    layers = _plan(scheme, pbf_plan=grid.layer("YJJBNTTB_GH", moved))
+    assert_same(live.update(layers, Changes(units=False, pbf_plan=[grid.C(1, 0).bounds])), layers)
+
+    layers = _plan(scheme, pbf_plan=grid.layer("YJJBNTTB_GH", base))  # deleted
+    result = live.update(layers, Changes(units=False, pbf_plan=[grid.C(1, 0).bounds]))
+    assert_same(result, layers)
+    assert not any("要素相互重叠" in w for w in result.warnings)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from fixtures.builders import dltb_record, geodesic_area, layer, rect
 from land_consolidation.core.analysis.analysis import analyse
+from land_consolidation.core.common.errors import DataError
 from land_consolidation.core.geometry.measure import SQUARE_METRES_PER_MU
 from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.products.check import check, run_check
@@ -112,6 +113,25 @@ def test_duplicated_urban_boundary_counts_once():
     assert finding.threshold == pytest.approx(a(R(0, 200)) / booked, rel=1e-6)
     assert finding.status == "pass"
     assert town == pytest.approx(a(R(0, 200)), rel=1e-9)
+
+
+def test_overlapping_projects_of_one_class_with_different_deductions_are_refused():
+    # 垦造耕地 → 0101 twice over cell 1, KCXS 0.05 and 0.20: the overlap's class area would depend on
+    # which comes first in the layer (55.48 or 53.23 亩 of 耕地 after), so neither is chosen.
+    first, second = R(0, 200), R(100, 300)
+    projects = [(first, {"XMBH": "XM1", "XMLX": "垦造耕地", "GHDLBM": "0101", "KCXS": 0.05}),
+                (second, {"XMBH": "XM2", "XMLX": "垦造耕地", "GHDLBM": "0101", "KCXS": 0.20})]
+    with pytest.raises(DataError, match="扣除系数不同") as refused:
+        run_check(strip([CELLS[3]], [CELLS[3]], projects, codes=["0404"] * 4))
+    assert "XM1（KCXS 0.05）与 XM2（KCXS 0.2）" in str(refused.value)
+    # the same deduction on both: accepted, and the order of the layer does not matter
+    same = [(g, {**r, "KCXS": 0.05}) for g, r in projects]
+    figures = [run_check(strip([CELLS[3]], [CELLS[3]], order, codes=["0404"] * 4)).finding("farmland_net_gain")
+               for order in (same, same[::-1])]
+    assert figures[0].value is None and figures[1].value is None  # no 耕地 before: not applicable either way
+    after = [run_check(strip([CELLS[3]], [CELLS[3]], order, codes=["0404"] * 4)).indicators.per_unit.loc[
+        "DY01", "farmland_after_m2"] for order in (same, same[::-1])]
+    assert after[0] == pytest.approx(a(R(0, 300)) * 0.95, rel=1e-6) and after[1] == pytest.approx(after[0], rel=1e-12)
 
 
 def test_overlapping_restoration_projects_count_their_overlap_once():
