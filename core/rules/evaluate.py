@@ -172,7 +172,7 @@ def evaluate(ind: Indicators) -> list[Finding]:
     findings: list[Finding] = []
     for rule in ind.ruleset.rules:
         spec = registry.get(rule.metric)
-        if spec is None:  # as registry.get(…).function failed: parse_ruleset admits declared metrics only
-            raise AttributeError("'NoneType' object has no attribute 'function'")
+        if spec is None:  # a metric unregistered after its ruleset was parsed (parsing admits declared ones only)
+            raise LookupError(f"metric {rule.metric!r} of rule {rule.id!r} is not declared")
         findings.extend(spec.function(rule, ind))
     return findings

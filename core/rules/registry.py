@@ -10,7 +10,7 @@ function here and one YAML entry; see the README ("Adding a rule").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 if TYPE_CHECKING:
     from ..analysis.indicators import Indicators
@@ -31,6 +31,23 @@ class Param:
     types: type | tuple[type, ...]
     required: bool = True
     doc: str = ""
+    # What the type alone cannot say (a range, list items): the problem, in Chinese, or None.
+    check: Callable[[Any], str | None] | None = None
+
+
+def non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "应为非负数"
+
+
+def list_of(*types: type) -> Callable[[Any], str | None]:
+    """Every item of a list is one of ``types`` (numbers as codes are allowed where text is)."""
+    def check(items: Any) -> str | None:
+        for k, item in enumerate(items):
+            if isinstance(item, bool) or not isinstance(item, types):
+                return f"第 {k + 1} 项“{item}”类型不对（应为{describe(types)}）"
+        return None
+
+    return check
 
 
 @dataclass(frozen=True)

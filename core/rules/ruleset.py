@@ -12,9 +12,10 @@ completed by each metric's declared scopes, parameters, threshold keywords and l
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, NoReturn
+from typing import Any, Callable, Mapping, NoReturn
 
 import yaml
 
@@ -229,6 +230,8 @@ def _decimals(item: Mapping[Any, Any], label: str, field_name: str, fail: _Fail)
 
 def _threshold(value: object, keywords: tuple[str, ...], label: str, field_name: str, fail: _Fail) -> float | str:
     if isinstance(value, NUMBER):
+        if not math.isfinite(value):
+            fail(label, field_name, tr("“{value}”无效（应为有限的数值）").format(value=value))
         return float(value)
     if value not in keywords:
         allowed = tr("数值") + "".join("、" + k for k in keywords)
@@ -265,11 +268,12 @@ def _parse_rule(item: Mapping[Any, Any], label: str, seen: set[str], known: Mapp
         if (isinstance(value, bool) and expected.types is not bool) or not isinstance(value, expected.types):
             fail(label, "params." + str(key), tr("类型不对：“{value}”（应为{types}）").format(
                 value=value, types=registry.describe(expected.types)))
+        problem = expected.check(value) if expected.check is not None else None
+        if problem:
+            fail(label, "params." + str(key), tr(problem))
     for key, expected in spec.params.items():
         if expected.required and key not in params:
             fail(label, "params." + key, tr("缺失"))
-    if name == "contiguous_pbf":
-        _check_patch_classes(params["patch_classes"], label, fail)
     limits = []
     for k, entry in enumerate(item.get("limits") or []):
         where = f"limits[{k}]"
@@ -295,10 +299,3 @@ def _parse_rule(item: Mapping[Any, Any], label: str, seen: set[str], known: Mapp
                 title_en=str(title.get("en", "")), scope=scope, comparison=str(item["comparison"]),
                 threshold=threshold, unit=str(item["unit"]), decimals=decimals, quote=str(item.get("quote", "")),
                 params=dict(params), limits=tuple(limits))
-
-
-def _check_patch_classes(classes: Iterable[object], label: str, fail: _Fail) -> None:
-    for k, entry in enumerate(classes):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
-                or not isinstance(entry.get("min_mu"), NUMBER) or isinstance(entry.get("min_mu"), bool):
-            fail(label, f"params.patch_classes[{k}]", tr("应为 {name: 名称, min_mu: 亩数}"))

@@ -22,7 +22,7 @@ from ..evaluate import (
     per_scope,
     scope_ids,
 )
-from ..registry import Param, metric
+from ..registry import Param, list_of, metric
 from ..ruleset import Rule
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 @metric("udb_expansion_factor", scopes=("scheme",), threshold_keywords=("baseline",),
-        params={"urban_czcsxm": Param(list, doc="现状城镇建设用地的城镇村属性码")}, limits={"boundary_area": ("baseline",)})
+        params={"urban_czcsxm": Param(list, doc="现状城镇建设用地的城镇村属性码", check=list_of(str, int))}, limits={"boundary_area": ("baseline",)})
 def udb_expansion_factor(rule: Rule, ind: Indicators) -> list[Finding]:
     udb = ind.udb
     if udb["udb_m2"] is None:
@@ -39,8 +39,8 @@ def udb_expansion_factor(rule: Rule, ind: Indicators) -> list[Finding]:
     if urban <= 0:
         why = tr("地类图斑缺少城镇村属性码（CZCSXM）") if not udb["has_czcsxm"] else tr("现状城镇建设用地为 0")
         return [make_finding(rule, "scheme", "", None, None, tr("{why}，无法计算城镇开发边界扩展倍数").format(why=why))]
-    if udb["udb_plan_m2"] is None:  # as None / urban failed: the planned boundary defaults to the current one
-        raise TypeError("unsupported operand type(s) for /: 'NoneType' and 'float'")
+    if udb["udb_plan_m2"] is None:  # cannot be: the planned boundary defaults to the current one
+        raise AssertionError("a current urban boundary without a planned one")
     value = udb["udb_plan_m2"] / urban
     baseline_factor = udb["udb_m2"] / urban
     threshold = numeric_threshold(rule, {"baseline": baseline_factor})

@@ -23,11 +23,19 @@ from ..evaluate import (
     share,
     township_label,
 )
-from ..registry import NUMBER, Param, metric
+from ..registry import NUMBER, Param, list_of, metric, non_negative
 from ..ruleset import Rule
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def _patch_classes_problem(classes: list[object]) -> str | None:
+    for k, entry in enumerate(classes):
+        if not isinstance(entry, dict) or set(entry) != {"name", "min_mu"} or not isinstance(entry["name"], str) \
+                or not isinstance(entry["min_mu"], NUMBER) or isinstance(entry["min_mu"], bool):
+            return f"第 {k + 1} 项应为 {{name: 名称, min_mu: 亩数}}"
+    return None
 
 
 @metric("pbf_adjustment_share", scopes=("township",))
@@ -71,8 +79,8 @@ def pbf_net_gain(rule: Rule, ind: Indicators) -> list[Finding]:
 
 
 @metric("contiguous_pbf", scopes=("scheme", "unit"),
-        params={"gap_tolerance_m": Param(NUMBER, doc="间距小于此值（米）视为连片"),
-                "patch_classes": Param(list, doc="片块等级 [{name, min_mu}]")})
+        params={"gap_tolerance_m": Param(NUMBER, doc="间距小于此值（米）视为连片", check=non_negative),
+                "patch_classes": Param(list, doc="片块等级 [{name, min_mu}]", check=_patch_classes_problem)})
 def contiguous_pbf(rule: Rule, ind: Indicators) -> list[Finding]:
     gap = float(rule.param("gap_tolerance_m"))
     classes = rule.param("patch_classes")
@@ -97,7 +105,7 @@ def contiguous_pbf(rule: Rule, ind: Indicators) -> list[Finding]:
 
 
 @metric("pbf_quality_not_lower", scopes=("scheme",), threshold_keywords=("adjusted_out",),
-        params={"forbidden_slope_classes": Param(list, doc="调入不得位于的坡度级别")}, limits={"steep_area": ()})
+        params={"forbidden_slope_classes": Param(list, doc="调入不得位于的坡度级别", check=list_of(str, int))}, limits={"steep_area": ()})
 def pbf_quality_not_lower(rule: Rule, ind: Indicators) -> list[Finding]:
     t = ind.pieces.table
     parcels = ind.baseline.parcel_table
@@ -138,3 +146,4 @@ def pbf_quality_not_lower(rule: Rule, ind: Indicators) -> list[Finding]:
     if finding.status == FAIL and steep.any():
         finding.conflicts = conflicts_of(ind, rule, steep, tr("调入陡坡耕地"), finding.message)
     return [finding]
+
