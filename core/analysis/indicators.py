@@ -229,8 +229,8 @@ def _project_areas_in(baseline: Baseline, plan: Plan, positions: np.ndarray) -> 
     # Each unit takes its own intersection with each 子项目, independently of the other units, so a
     # sliver where two units meet cannot move a project's area between them, and a unit's rows do
     # not depend on which other units were recomputed.
-    if plan.projects is None:  # as plan.projects.geoms failed: _project_areas asks only with 子项目
-        raise AttributeError("'NoneType' object has no attribute 'geoms'")
+    if plan.projects is None:  # cannot be: _project_areas asks only with 子项目
+        raise AssertionError("project areas of a plan without 子项目")
     units = plan.units.geoms[positions]
     unit_k, project = STRtree(plan.projects.geoms).query(units, predicate="intersects")
     if len(unit_k) == 0:

@@ -158,8 +158,8 @@ class LiveScheme:
     def _merge_layers(self, layers: SchemeLayers, changes: Changes, first: bool) -> SchemeLayers:
         """The plan layers: new ones for what changed, the previous ones otherwise."""
         old = self.layers if not first else layers
-        if old is None:  # update() passes first whenever self.layers is None
-            raise AttributeError("'NoneType' object has no attribute 'units'")
+        if old is None:  # cannot be: update() passes first whenever self.layers is None
+            raise AssertionError("no previous layers to merge with")
 
         def pick(name: str, changed: list[Box] | None) -> LayerData | None:
             return getattr(layers, name) if (first or changed is not None) else getattr(old, name)

@@ -112,8 +112,8 @@ class Baseline:
         """The township's polygon: from TOWNSHIPS, else the union of its parcels (cached)."""
         if code not in self._memo.township_geoms:
             if self.townships is not None:  # has_township_layer
-                if self.township_parts is None:  # build_baseline gives both or neither
-                    raise AttributeError("'NoneType' object has no attribute 'geoms'")
+                if self.township_parts is None:  # cannot be: build_baseline gives both or neither
+                    raise AssertionError("a township layer without its parts")
                 members = self.township_parts.geoms[self.townships.attrs["XZQDM"].to_numpy() == code]
             else:
                 members = self.landuse.geoms[self.parcel_table["township"].to_numpy() == code]

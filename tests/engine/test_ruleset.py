@@ -86,6 +86,12 @@ def test_a_variant_changes_the_threshold(tmp_path):
     (lambda d: d["rules"][4]["limits"][0].update(threshold="adjusted_out"), "udb_expansion_factor",
      "limits[0].threshold"),
     (lambda d: d["rules"][0].update(decimals="two"), "farmland_adjustment_share", "decimals"),
+    (lambda d: d["rules"][0].update(threshold=float("nan")), "farmland_adjustment_share", "threshold"),
+    (lambda d: d["rules"][7]["params"].update(gap_tolerance_m=-5), "contiguous_pbf", "params.gap_tolerance_m"),
+    (lambda d: d["rules"][7]["params"]["patch_classes"][0].update(colour="red"), "contiguous_pbf",
+     "params.patch_classes"),
+    (lambda d: d["rules"][11]["params"].update(forbidden_slope_classes=[["5"]]), "pbf_quality_not_lower",
+     "params.forbidden_slope_classes"),
     # a keyword is a threshold only where the metric resolves it: the rule's adjusted_out is not the limit's
     (lambda d: d["rules"][11]["limits"][0].update(threshold="adjusted_out"), "pbf_quality_not_lower",
      "limits[0].threshold"),

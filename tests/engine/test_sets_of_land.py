@@ -202,8 +202,12 @@ def test_conflict_polygons_add_up_to_the_rule_value():
 
 @pytest.mark.parametrize("name", ["pbf", "pbf_plan", "eco", "udb", "udb_plan"])
 def test_every_figure_is_invariant_under_duplicating_a_feature(name):
+    """The first feature of each layer is duplicated; each covers less than half of the piece it lies
+    in (a cell cut by the 子项目), where overlapping copies summed as drawn never exceed the piece.
+    (城镇开发边界 was dissolved before this issue already: its cases passed then too.)"""
     projects = [project("XM1", "农民集聚安置", "0702", CELLS[0]), project("XM2", "垦造耕地", "0101", R(150, 250))]
-    layers = strip(PBF, PBF_PLAN, projects, eco=[R(0, 150)], udb=[R(50, 250)], udb_plan=[R(50, 300)])
+    layers = strip(PBF, [R(260, 280)] + PBF_PLAN, projects, eco=[R(0, 120)], udb=[R(50, 250)],
+                   udb_plan=[R(50, 300)])
     baseline = check(analyse(layers)).rows()
     drawn = getattr(layers, name)
     setattr(layers, name, layer(drawn.name, list(drawn.geoms) + [drawn.geoms[0]]))
@@ -240,10 +244,12 @@ def _same(left, right):
 @given(pbf=spans, pbf_plan=spans, eco=spans, udb=spans, udb_plan=spans,
        which=st.sampled_from(["pbf", "pbf_plan", "eco", "udb", "udb_plan"]), seed=st.randoms(use_true_random=False))
 def test_figures_ignore_duplicates_and_feature_order(pbf, pbf_plan, eco, udb, udb_plan, which, seed):
-    projects = [project("XM1", "农民集聚安置", "0702", CELLS[0]), project("XM2", "垦造耕地", "0101", R(150, 250))]
+    # 子项目 too, two of one class drawn over each other (their order must not matter either)
+    projects = [project("XM1", "农民集聚安置", "0702", CELLS[0]), project("XM2", "垦造耕地", "0101", R(150, 250)),
+                project("XM3", "垦造耕地", "0101", R(200, 300))]
 
-    def build(shapes_of):
-        return strip(shapes_of["pbf"], shapes_of["pbf_plan"], projects, eco=shapes_of["eco"], udb=shapes_of["udb"],
+    def build(shapes_of, drawn=projects):
+        return strip(shapes_of["pbf"], shapes_of["pbf_plan"], drawn, eco=shapes_of["eco"], udb=shapes_of["udb"],
                      udb_plan=shapes_of["udb_plan"])
 
     shapes = {"pbf": _shapes(pbf), "pbf_plan": _shapes(pbf_plan), "eco": _shapes(eco), "udb": _shapes(udb),
@@ -253,4 +259,4 @@ def test_figures_ignore_duplicates_and_feature_order(pbf, pbf_plan, eco, udb, ud
     duplicated[which] = shapes[which] + [shapes[which][seed.randrange(len(shapes[which]))]]
     _same(reference, _figures(build(duplicated)))
     shuffled = {name: seed.sample(geoms, len(geoms)) for name, geoms in shapes.items()}
-    _same(reference, _figures(build(shuffled)))
+    _same(reference, _figures(build(shuffled, seed.sample(projects, len(projects)))))
