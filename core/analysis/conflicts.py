@@ -9,7 +9,7 @@ Each kind is a mask over the pieces.
   value of ``pbf_control_line_overlap``.
 - Planned new construction land (a 子项目 turning land that is not construction land today into
   construction land) inside 生态保护红线 (clause （三）) and outside the planned 城镇开发边界 (（五）).
-  These are two rules: land that breaks both is a conflict of each.
+  Two requirements (clauses （三） and （五）): land that breaks both is a conflict of each.
 
 The rule ``pbf_control_line_overlap``, the CONFLICTS layer of ``checkunits``, the
 ``controllineconflicts`` table and the report all take their land from these masks.

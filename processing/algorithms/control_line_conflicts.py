@@ -30,7 +30,7 @@ class ControlLineConflictsAlgorithm(LandConsolidationAlgorithm):
         "城镇开发边界用规划边界（缺省同现状），分区取 UDB_ZONE_FIELD 字段。规划永久基本农田的冲突按所在控制线的组合分类，"
         "同时位于红线和城镇开发边界内的部分单列为“永久基本农田与生态保护红线、城镇开发边界重叠”，不重复计入，"
         "故三类之和等于“规划永久基本农田与生态保护红线、城镇开发边界重叠”规则的数值；新增建设用地既在红线内又在"
-        "边界外时，两类冲突各计一次（两条规则）。冲突面积合计为各行之和。不给整治单元时按全域分析。</p>"
+        "边界外时，两类冲突各计一次（意见第（三）条与第（五）条各有要求）。冲突面积合计为各行之和。不给整治单元时按全域分析。</p>"
     ) + CONVENTION_ZH
     HELP_EN = (
         "<p>Every conflict among planned permanent basic farmland, the ecological red line and the urban development "
@@ -40,7 +40,7 @@ class ControlLineConflictsAlgorithm(LandConsolidationAlgorithm):
         "and clause. Planned farmland conflicts are classed by the combination of lines they lie in (farmland in both "
         "the red line and the boundary is one kind of its own), so they add up to the rule value of "
         "pbf_control_line_overlap; new construction both inside the red line and outside the boundary counts in both "
-        "kinds (two rules). CONFLICT_MU is the sum of the rows. Without units the whole area is analysed.</p>"
+        "kinds (clauses 3 and 5 each forbid it). CONFLICT_MU is the sum of the rows. Without units the whole area is analysed.</p>"
     ) + CONVENTION_EN
 
     def initAlgorithm(self, config=None):
