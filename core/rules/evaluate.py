@@ -167,6 +167,26 @@ def per_scope(rule: Rule, ind: Indicators, one: Callable[[str, str, pd.Series, s
     return [one("unit", unit_id, row, unit_label(unit_id, row["name"])) for unit_id, row in rows_by_id(ind.per_unit)]
 
 
+def township_shares(rule: Rule, ind: Indicators, part: str, whole: str, absent: str,
+                    describe: Callable[[str, pd.Series, float], str], over_limit: Callable[[str], np.ndarray],
+                    kind: str) -> list[Finding]:
+    """``part`` as a share of ``whole`` (per-township columns) in each township the units touch: not
+    applicable where ``whole`` is 0 (``absent`` says why), and the pieces ``over_limit(code)`` as
+    conflicts where the share fails."""
+    out = []
+    for code, row in rows_by_id(ind.per_township):
+        name = township_label(code, row["name"])
+        value = share(row[part], row[whole])
+        if value is None:
+            out.append(make_finding(rule, "township", code, None, None, absent.format(township=name)))
+            continue
+        finding = make_finding(rule, "township", code, value, numeric_threshold(rule), describe(name, row, value))
+        if finding.status == FAIL:
+            finding.conflicts = conflicts_of(ind, rule, over_limit(code), kind, finding.message, by="township")
+        out.append(finding)
+    return out
+
+
 def evaluate(ind: Indicators) -> list[Finding]:
     """Every rule of the ruleset applied to the indicators, in the ruleset's order."""
     findings: list[Finding] = []

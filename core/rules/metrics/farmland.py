@@ -8,16 +8,14 @@ from ...analysis.indicators import Indicators
 from ...common.i18n import tr
 from ...geometry.measure import to_mu
 from ..evaluate import (
-    FAIL,
     Finding,
-    conflicts_of,
     fmt,
     make_finding,
     numeric_threshold,
     per_scope,
     rows_by_id,
     share,
-    township_label,
+    township_shares,
     unit_label,
 )
 from ..registry import Param, metric
@@ -30,26 +28,14 @@ def farmland_adjustment_share(rule: Rule, ind: Indicators) -> list[Finding]:
     classes = ind.baseline.classes
     from_farm = np.array([classes.is_farmland(c) for c in ind.flows["from"]], dtype=bool)
     to_farm = np.array([classes.is_farmland(c) for c in ind.flows["to"]], dtype=bool)
-    lost_pieces = np.unique(ind.flows["piece"].to_numpy()[from_farm & ~to_farm])
-    out = []
-    for code, row in rows_by_id(ind.per_township):
-        value = share(row["farmland_lost_in_units_m2"], row["farmland_total_m2"])
-        name = township_label(code, row["name"])
-        if value is None:
-            out.append(make_finding(rule, "township", code, None, None,
-                                tr("{township}无耕地，不计算耕地调整比例").format(township=name)))
-            continue
-        detail = tr("{township}整治单元内耕地转为其他地类 {lost} 亩，占乡镇耕地 {total} 亩的 {value}%").format(
+    lost = np.zeros(len(t), dtype=bool)
+    lost[np.unique(ind.flows["piece"].to_numpy()[from_farm & ~to_farm])] = True
+    return township_shares(
+        rule, ind, "farmland_lost_in_units_m2", "farmland_total_m2", tr("{township}无耕地，不计算耕地调整比例"),
+        lambda name, row, value: tr("{township}整治单元内耕地转为其他地类 {lost} 亩，占乡镇耕地 {total} 亩的 {value}%").format(
             township=name, lost=fmt(to_mu(row["farmland_lost_in_units_m2"])),
-            total=fmt(to_mu(row["farmland_total_m2"])), value=fmt(value, rule.decimals))
-        finding = make_finding(rule, "township", code, value, numeric_threshold(rule), detail)
-        if finding.status == FAIL:
-            mask = np.zeros(len(t), dtype=bool)
-            mask[lost_pieces] = True
-            mask &= t["township"].to_numpy() == code
-            finding.conflicts = conflicts_of(ind, rule, mask, tr("耕地调整超限"), finding.message, by="township")
-        out.append(finding)
-    return out
+            total=fmt(to_mu(row["farmland_total_m2"])), value=fmt(value, rule.decimals)),
+        lambda code: lost & (t["township"].to_numpy() == code), tr("耕地调整超限"))
 
 
 @metric("farmland_net_gain", scopes=("scheme", "unit"),

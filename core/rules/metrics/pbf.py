@@ -19,9 +19,7 @@ from ..evaluate import (
     make_finding,
     numeric_threshold,
     per_scope,
-    rows_by_id,
-    share,
-    township_label,
+    township_shares,
 )
 from ..registry import NUMBER, Param, list_of, metric, non_negative
 from ..ruleset import Rule
@@ -41,25 +39,14 @@ def _patch_classes_problem(classes: list[object]) -> str | None:
 @metric("pbf_adjustment_share", scopes=("township",))
 def pbf_adjustment_share(rule: Rule, ind: Indicators) -> list[Finding]:
     t = ind.pieces.table
-    out = []
-    for code, row in rows_by_id(ind.per_township):
-        value = share(row["pbf_out_m2"], row["pbf_total_m2"])
-        name = township_label(code, row["name"])
-        if value is None:
-            out.append(make_finding(rule, "township", code, None, None,
-                                tr("{township}无现状永久基本农田，不计算调整比例").format(township=name)))
-            continue
-        detail = tr("{township}永久基本农田调出 {out} 亩（其中整治单元内 {inside} 亩），"
-                    "占乡镇永久基本农田 {total} 亩的 {value}%").format(
+    adjusted_out = t["in_pbf"].to_numpy(bool) & ~t["in_pbf_plan"].to_numpy(bool)
+    return township_shares(
+        rule, ind, "pbf_out_m2", "pbf_total_m2", tr("{township}无现状永久基本农田，不计算调整比例"),
+        lambda name, row, value: tr("{township}永久基本农田调出 {out} 亩（其中整治单元内 {inside} 亩），"
+                                    "占乡镇永久基本农田 {total} 亩的 {value}%").format(
             township=name, out=fmt(to_mu(row["pbf_out_m2"])), inside=fmt(to_mu(row["pbf_out_in_units_m2"])),
-            total=fmt(to_mu(row["pbf_total_m2"])), value=fmt(value, rule.decimals))
-        finding = make_finding(rule, "township", code, value, numeric_threshold(rule), detail)
-        if finding.status == FAIL:
-            mask = t["in_pbf"].to_numpy(bool) & ~t["in_pbf_plan"].to_numpy(bool) & (t["township"].to_numpy() == code)
-            finding.conflicts = conflicts_of(ind, rule, mask, tr("永久基本农田调出超限"), finding.message,
-                                           by="township")
-        out.append(finding)
-    return out
+            total=fmt(to_mu(row["pbf_total_m2"])), value=fmt(value, rule.decimals)),
+        lambda code: adjusted_out & (t["township"].to_numpy() == code), tr("永久基本农田调出超限"))
 
 
 @metric("pbf_net_gain", scopes=("scheme", "unit"), columns=("pbf_out_m2", "pbf_in_m2"))
