@@ -45,5 +45,7 @@ class AnalysisCache:
     township_pbf: Memo[str, tuple[float, float]] = field(default_factory=Memo)
     # Unit id -> (unit outline WKB, its 子项目 area rows); depend on the 子项目 (and each unit's outline).
     project_areas: Memo[str, tuple[bytes, pd.DataFrame]] = field(default_factory=Memo)
+    # Unit id -> (outline WKB, each 子项目 type's land there); depend on the 子项目 as well.
+    type_areas: Memo[str, tuple[bytes, pd.DataFrame]] = field(default_factory=Memo)
     # 城镇开发边界 figures (whole layers); depend on the planned boundary and the ruleset.
     udb: Memo[str, object] = field(default_factory=Memo)  # the entries of indicators.UdbFigures

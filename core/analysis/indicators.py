@@ -91,7 +91,8 @@ def compute_indicators(baseline: Baseline, plan: Plan, pieces: Pieces, ruleset: 
     project_areas = _project_areas(baseline, plan, cache.project_areas.valid_for(plan.project_parts))
     return Indicators(baseline=baseline, plan=plan, ruleset=ruleset, pieces=pieces, flows=flow, per_unit=per_unit,
                       per_township=per_township, project_areas=project_areas,
-                      type_areas=_type_areas(baseline, project_areas),
+                      type_areas=_type_areas(baseline, plan, project_areas,
+                                             cache.type_areas.valid_for(plan.project_parts)),
                       udb=_cached_udb(baseline, plan, ruleset, cache.udb.valid_for(plan.udb_plan, ruleset)))
 
 
@@ -253,20 +254,31 @@ def _project_areas_in(baseline: Baseline, plan: Plan, positions: np.ndarray) -> 
     return frame[PROJECT_AREA_COLUMNS]  # type: ignore[return-value]
 
 
-def _type_areas(baseline: Baseline, project_areas: pd.DataFrame) -> pd.DataFrame:
+def _type_areas(baseline: Baseline, plan: Plan, project_areas: pd.DataFrame,
+                known: dict[str, tuple[bytes, pd.DataFrame]]) -> pd.DataFrame:
     """Each 子项目 type's land in each unit: the union of that type's projects there, so two projects
-    of one type drawn over each other count their overlap once (area rules over types use these)."""
-    rows = []
-    for (unit_id, kind), group in project_areas.groupby(["unit_id", "type"], sort=True):
-        geoms = np.asarray(group["geom"], dtype=object)
-        geom = geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
-        rows.append({"unit_id": unit_id, "type": kind, "geom": geom})
-    if not rows:
-        return pd.DataFrame(columns=["unit_id", "type", "area_m2", "geom"])
-    table = pd.DataFrame(rows)
-    table["area_m2"] = baseline.frame.areas(np.asarray(table["geom"], dtype=object))
-    # pandas-stubs need Python >= 3.10: under python_version 3.9 every frame[key] is typed Series.
-    return table[["unit_id", "type", "area_m2", "geom"]]  # type: ignore[return-value]
+    of one type drawn over each other count their overlap once (area rules over types use these).
+    Units whose outline is unchanged keep theirs from ``known`` (live edits)."""
+    columns = ["unit_id", "type", "area_m2", "geom"]
+    outlines = dict(zip(plan.unit_ids, shapely.to_wkb(plan.units.geoms)))
+    parts = []
+    for unit_id, mine in project_areas.groupby("unit_id", sort=True):
+        if unit_id in known and known[unit_id][0] == outlines.get(unit_id):
+            parts.append(known[unit_id][1])
+            continue
+        rows = []
+        for kind, group in mine.groupby("type", sort=True):
+            geoms = np.asarray(group["geom"], dtype=object)
+            rows.append({"unit_id": unit_id, "type": kind,
+                         "geom": geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)})
+        table = pd.DataFrame(rows)
+        table["area_m2"] = baseline.frame.areas(np.asarray(table["geom"], dtype=object))
+        table = table.reindex(columns=columns)
+        known[str(unit_id)] = (outlines.get(unit_id, b""), table)
+        parts.append(table)
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)
 
 
 def type_area(ind: Indicators, unit_id: str, kind: str) -> float:

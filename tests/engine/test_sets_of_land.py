@@ -232,12 +232,14 @@ def _figures(layers):
 
 
 def _same(left, right):
+    """Same verdicts, and values equal far below what is printed (a union's area differs from the sum of
+    its parts in the 12th digit; a share of a small difference, e.g. 新增永农 when 调入 ≈ 调出, shows it)."""
     assert [r[:3] for r in left] == [r[:3] for r in right]
     for a_row, b_row in zip(left, right):
         if a_row[3] is None:
             assert b_row[3] is None, a_row
         else:
-            assert b_row[3] == pytest.approx(a_row[3], rel=1e-9, abs=1e-9), a_row
+            assert b_row[3] == pytest.approx(a_row[3], rel=1e-9, abs=1e-6), a_row
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
