@@ -77,12 +77,8 @@ def status_of(rule: Rule | Limit, value: float | None, threshold: float | None) 
     return PASS if holds(rule, value, threshold) else FAIL
 
 
-def requirement(limit: Rule | Limit, threshold: float | None, compact: bool = False) -> str:
-    """'要求≤3.00%' (or '≤3 亩', '≤10%' compact, inside a sentence)."""
-    if compact:  # as a sentence reads: a space before a word unit, none before %
-        number = "—" if threshold is None else f"{threshold:g}"
-        return "{cmp}{number}{space}{unit}".format(cmp=COMPARE_TEXT[limit.comparison], number=number,
-                                                   space="" if limit.unit == "%" else " ", unit=limit.unit)
+def requirement(limit: Rule | Limit, threshold: float | None) -> str:
+    """'要求≤3.00%': what a limit requires, at its decimals."""
     return tr("要求{limit}").format(limit=limit_text(limit, threshold))
 
 

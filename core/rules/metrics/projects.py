@@ -15,7 +15,6 @@ from ..evaluate import (
     limit_text,
     make_finding,
     numeric_threshold,
-    requirement,
     rows_by_id,
     share,
     unit_label,
@@ -54,12 +53,9 @@ def scattered_parcels(rule: Rule, ind: Indicators) -> list[Finding]:
         too_big = [pid for pid, size in zip(scattered["project_id"], sizes) if not holds(rule.primary, size, each_limit)]
         share_ok = total_share is not None and holds(total_limit, total_share, numeric_threshold(total_limit))
         status = PASS if (not too_big and share_ok) else FAIL
-        detail = tr("{label}“{kind}”{n} 宗，最大 {largest} 亩，合计 {total} 亩，占“{base_kind}”{base} 亩的 {share}%"
-                    "（要求单宗{each}且合计{all}）").format(
-            label=label, kind=kind, n=len(sizes), largest=fmt(largest), total=fmt(total), base_kind=redevelopment,
-            base=fmt(base), share=fmt(total_share, total_limit.decimals),
-            each=requirement(rule.primary, each_limit, compact=True),
-            all=requirement(total_limit, numeric_threshold(total_limit), compact=True))
+        detail = tr("{label}“{kind}”{n} 宗，最大 {largest} 亩，合计 {total} 亩，占“{base_kind}”{base} 亩的 {share}%").format(
+            label=label, kind=kind, n=len(sizes), largest=fmt(largest, rule.decimals), total=fmt(total),
+            base_kind=redevelopment, base=fmt(base), share=fmt(total_share, total_limit.decimals))
         if too_big:
             detail += tr("；超过单宗上限：{ids}").format(ids="、".join(too_big))
         both = tr("要求单宗{each}且合计{all}").format(each=limit_text(rule.primary, each_limit),
