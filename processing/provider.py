@@ -3,7 +3,7 @@
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.common.i18n import tr
+from ..core.common.i18n import interface_language, tr
 from ..core.common.paths import icon_path, plugin_version
 from ..core.common.requirements import missing_message
 from .catalogue import ALGORITHMS
@@ -27,10 +27,13 @@ class LandConsolidationProvider(QgsProcessingProvider):
         return PROVIDER_ID
 
     def name(self):
-        return tr("全域整治 Land Consolidation")
+        """In the interface language only: 「全域整治」 in Chinese, "Land Consolidation" otherwise."""
+        return tr("全域整治") if interface_language() == "zh" else "Land Consolidation"
 
     def longName(self):
-        return tr("全域国土空间综合整治 Land Consolidation {version}").format(version=plugin_version())
+        if interface_language() == "zh":
+            return tr("全域国土空间综合整治 {version}").format(version=plugin_version())
+        return f"Comprehensive Land Consolidation {plugin_version()}"
 
     def icon(self):
         return QIcon(icon_path())

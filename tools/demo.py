@@ -99,7 +99,7 @@ def main() -> None:
         run(algorithm, {**inputs, **targets})
         print(f"{algorithm.split(':')[1]}: " + "、".join(outputs.values()))
 
-    with open(check_csv, encoding="utf-8") as handle:
+    with open(check_csv, encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     counts = {}
     for row in rows:

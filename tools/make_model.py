@@ -49,9 +49,8 @@ def build():
     from qgis.PyQt.QtCore import QPointF
 
     model = QgsProcessingModelAlgorithm("单元方案检查", "全域整治")
-    model.setHelpContent({"ALG_DESC": "单元方案检查：土地利用结构 → 地类流向 → 集中连片 → 三线冲突 → 合规性检查。"
-                                      "A unit-scheme check chaining structure, flow, patches, conflicts and the "
-                                      "compliance check on the same layers."})
+    model.setHelpContent({"ALG_DESC": "单元方案检查：对同一组图层依次运行土地利用结构 → 地类流向 → 集中连片 → "
+                                      "三线冲突 → 合规性检查。"})
     for row, (name, description, optional) in enumerate(INPUTS):
         parameter = QgsProcessingParameterFeatureSource(name, description, [QgsProcessing.SourceType.TypeVectorPolygon],
                                                         optional=optional)
@@ -66,6 +65,8 @@ def build():
         child.setPosition(QPointF(420 + 240 * column, 120 + 60 * column))
         for name in inputs:
             child.addParameterSources(name, [QgsProcessingModelChildParameterSource.fromModelParameter(name)])
+        for name, value in mandatory_defaults(algorithm_id, inputs).items():  # the modeller requires them
+            child.addParameterSources(name, [QgsProcessingModelChildParameterSource.fromStaticValue(value)])
         model_outputs = {}
         for output_name, (name, label) in outputs.items():
             output = QgsProcessingModelOutput(name, label)
@@ -81,6 +82,27 @@ def build():
     from land_consolidation.processing.models import with_explicit_output_names
 
     return with_explicit_output_names(model)
+
+
+def mandatory_defaults(algorithm_id: str, inputs) -> dict:
+    """The algorithm's mandatory non-output parameters the model does not feed, at their defaults.
+
+    A mandatory parameter without a source makes the model invalid in the modeller (e.g. landuseflow's
+    CHANGES_ONLY), even though qgis_process would fall back to the default.
+    """
+    from qgis.core import QgsApplication, QgsProcessingParameterDefinition
+
+    algorithm = QgsApplication.processingRegistry().algorithmById(algorithm_id)
+    if algorithm is None:
+        raise RuntimeError(f"{algorithm_id} is not registered: is the plugin's provider loaded?")
+    defaults = {}
+    for parameter in algorithm.parameterDefinitions():
+        optional = bool(parameter.flags() & QgsProcessingParameterDefinition.Flag.FlagOptional)
+        if parameter.isDestination() or optional or parameter.name() in inputs:
+            continue
+        if parameter.defaultValue() is not None:
+            defaults[parameter.name()] = parameter.defaultValue()
+    return defaults
 
 
 def output_names() -> list:

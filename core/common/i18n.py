@@ -48,6 +48,19 @@ def interface_locale() -> str:
     return name
 
 
+def interface_language() -> str:
+    """'zh' or 'en': the one language the plugin's own texts (provider name, help) are shown in.
+
+    Chinese when QGIS's interface language is Chinese or unset (the "C" locale: the source
+    language fits), English otherwise. Outside QGIS (pure engine) the source language, 'zh'.
+    """
+    try:
+        locale = interface_locale()
+    except ImportError:  # pragma: no cover - exercised only without PyQGIS
+        return "zh"
+    return "zh" if locale.lower().startswith("zh") or locale in ("C", "") else "en"
+
+
 def install_translator(i18n_dir: str | os.PathLike[str]) -> QTranslator | None:
     """Load the plugin's translation for the interface language; None when the source language fits."""
     from pathlib import Path

@@ -13,7 +13,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QIcon
 
 from ...core.common.errors import Cancelled, LandConsolidationError
-from ...core.common.i18n import tr, translatable
+from ...core.common.i18n import interface_language, tr, translatable
 from ...core.common.paths import icon_path
 from ...core.common.progress import Progress
 
@@ -51,7 +51,10 @@ class LandConsolidationAlgorithm(QgsProcessingAlgorithm):
         return QIcon(icon_path())
 
     def shortHelpString(self):
-        return tr(self.HELP_ZH) + "<hr/>" + self.HELP_EN
+        """The help in the interface language only (HELP_ZH in Chinese, HELP_EN otherwise)."""
+        if interface_language() == "zh" or not self.HELP_EN:
+            return tr(self.HELP_ZH)
+        return self.HELP_EN
 
     def createInstance(self):
         return type(self)()

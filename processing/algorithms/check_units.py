@@ -8,8 +8,10 @@ from qgis.core import (
 )
 
 from ...core.common.i18n import tr
+from ...core.common.numbers import AREA_DECIMALS
 from ...core.geometry.measure import to_mu
 from ...core.products.check import run_check
+from ...qgis_bridge import styles
 from .base import LandConsolidationAlgorithm, warn
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters, read_ruleset, read_scheme_layers
@@ -20,6 +22,17 @@ RESULT_FIELDS = (
     ("threshold", float), ("unit", str), ("status", str), ("clause", str), ("message", str),
 )
 CONFLICT_FIELDS = (("rule_id", str), ("scope_id", str), ("area", float), ("kind", str), ("message", str))
+
+def rule_decimals(ruleset) -> dict:
+    """A finding's value and threshold are printed at its rule's decimals (as the panel and the report)."""
+    def places(row) -> int:
+        try:
+            return ruleset.rule(row["rule_id"]).decimals
+        except KeyError:
+            return AREA_DECIMALS
+
+    return {"value": places, "threshold": places}
+
 
 class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
     NAME = "checkunits"
@@ -62,12 +75,14 @@ class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
             warn(feedback, text)
 
         rows = [dict(f.as_row(), title=f.title) for f in result.findings]
-        outputs = {"OUTPUT": write_table(self, parameters, context, "OUTPUT", RESULT_FIELDS, rows, feedback=feedback)}
+        outputs = {"OUTPUT": write_table(self, parameters, context, "OUTPUT", RESULT_FIELDS, rows, feedback=feedback,
+                                         decimals=rule_decimals(ruleset), style=styles.style_check_result)}
         conflict_rows = [{"rule_id": c.rule_id, "scope_id": c.scope_id, "area": round(to_mu(c.area_m2), 4),
                           "kind": c.kind, "message": c.message} for c in result.conflicts]
         dest = write_table(self, parameters, context, "CONFLICTS", CONFLICT_FIELDS, conflict_rows,
                            geoms=result.conflict_geometries(layers.units.crs_wkt),
-                           crs=self.source_crs(parameters, "UNITS", context), feedback=feedback)
+                           crs=self.source_crs(parameters, "UNITS", context), feedback=feedback,
+                           style=styles.style_conflicts)
         if dest is not None:
             outputs["CONFLICTS"] = dest
         counts = result.counts()

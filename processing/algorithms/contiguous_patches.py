@@ -11,6 +11,7 @@ from ...core.common.errors import InputError
 from ...core.common.i18n import tr
 from ...core.geometry.measure import to_mu
 from ...core.products.patches import BASELINE, PLAN, compare_patches, patch_geometries
+from ...qgis_bridge import styles
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters, read_ruleset
@@ -77,7 +78,8 @@ class ContiguousPatchesAlgorithm(LandConsolidationAlgorithm):
                              "units": comparison.units_of_patch[state][k]})
                 geoms.append(outlines[k])
         outputs = {"OUTPUT": write_table(self, parameters, context, "OUTPUT", PATCH_FIELDS, rows, geoms=geoms,
-                                         crs=self.source_crs(parameters, "PBF", context), feedback=feedback)}
+                                         crs=self.source_crs(parameters, "PBF", context), feedback=feedback,
+                                         style=styles.style_patches)}
         names = {entry["name"]: key for entry, key in zip(
             sorted(rule.param("patch_classes"), key=lambda e: -e["min_mu"]), ("wan", "qian", "bai"))}
         summary = []

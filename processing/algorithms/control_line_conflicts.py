@@ -10,6 +10,7 @@ from qgis.core import (
 from ...core.common.i18n import tr
 from ...core.geometry.measure import to_mu
 from ...core.products.conflicts import control_line_conflicts
+from ...qgis_bridge import styles
 from ...qgis_bridge.layer_io import crs_wkt_of
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
@@ -62,7 +63,7 @@ class ControlLineConflictsAlgorithm(LandConsolidationAlgorithm):
         crs = self.source_crs(parameters, first, context)
         geoms = result.frame.export(result.geoms, crs_wkt_of(crs))
         dest = write_table(self, parameters, context, "OUTPUT", CONFLICT_FIELDS, records(result.table),
-                           geoms=geoms, crs=crs, feedback=feedback)
+                           geoms=geoms, crs=crs, feedback=feedback, style=styles.style_conflicts)
         for kind, area in result.table.groupby("kind")["area_mu"].sum().items():
             feedback.pushInfo(tr("{kind}：{mu:.2f} 亩").format(kind=kind, mu=area))
         return {"OUTPUT": dest, "CONFLICT_MU": to_mu(result.total_m2)}

@@ -12,6 +12,7 @@ from ...core.common.errors import InputError
 from ...core.common.i18n import tr
 from ...core.geometry.measure import to_hectares, to_mu
 from ...core.products.tables import transitions_long
+from ...qgis_bridge import styles
 from ...qgis_bridge.layer_io import crs_wkt_of
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
@@ -79,7 +80,7 @@ class LandUseFlowAlgorithm(LandConsolidationAlgorithm):
         crs = self.source_crs(parameters, "LANDUSE", context)
         geoms = baseline.frame.export(pieces.geoms[changed], crs_wkt_of(crs))
         dest = write_table(self, parameters, context, "CHANGES", CHANGE_FIELDS, change_rows, geoms=geoms,
-                           crs=crs, feedback=feedback)
+                           crs=crs, feedback=feedback, style=lambda layer: styles.style_land_changes(layer, classes))
         if dest is not None:
             outputs["CHANGES"] = dest
         return outputs

@@ -7,9 +7,11 @@ from qgis.core import (
 )
 
 from ...core.common.i18n import tr
+from ...core.common.numbers import PERCENT_DECIMALS
 from ...core.geometry.measure import to_mu
 from ...core.products.pbf_ledger import ADJUSTED_IN, ADJUSTED_OUT, pbf_ledger
 from ...core.rules.evaluate import status_of
+from ...qgis_bridge import styles
 from ...qgis_bridge.layer_io import crs_wkt_of
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
@@ -59,7 +61,7 @@ class PbfAdjustmentAlgorithm(LandConsolidationAlgorithm):
         crs = self.source_crs(parameters, "UNITS", context)
         geoms = analysis.baseline.frame.export(ledger.geoms, crs_wkt_of(crs))
         outputs = {"OUTPUT": write_table(self, parameters, context, "OUTPUT", LEDGER_FIELDS, records(ledger.table),
-                                         geoms=geoms, crs=crs, feedback=feedback)}
+                                         geoms=geoms, crs=crs, feedback=feedback, style=styles.style_pbf_ledger)}
         summary = []
         for code, row in ledger.townships.iterrows():
             share = row["pbf_out_share"]
@@ -69,7 +71,9 @@ class PbfAdjustmentAlgorithm(LandConsolidationAlgorithm):
                             "pbf_out_in_units_mu": to_mu(row["pbf_out_in_units_m2"]),
                             "pbf_in_in_units_mu": to_mu(row["pbf_in_in_units_m2"]), "share": share,
                             "threshold": cap, "status": status})
-        dest = write_table(self, parameters, context, "SUMMARY", SUMMARY_FIELDS, summary, feedback=feedback)
+        places = rule.decimals if rule is not None else PERCENT_DECIMALS  # share and cap at the rule's decimals
+        dest = write_table(self, parameters, context, "SUMMARY", SUMMARY_FIELDS, summary, feedback=feedback,
+                           decimals={"share": places, "threshold": places}, style=styles.style_check_result)
         if dest is not None:
             outputs["SUMMARY"] = dest
         out, inn = ledger.quality[ADJUSTED_OUT], ledger.quality[ADJUSTED_IN]

@@ -8,6 +8,7 @@ from qgis.core import (
 
 from ...core.common.i18n import tr
 from ...core.products.potential import PotentialParameters, survey_potential
+from ...qgis_bridge import styles
 from .base import LandConsolidationAlgorithm
 from .help_texts import CONVENTION_EN, CONVENTION_ZH
 from .scheme_inputs import add_scheme_parameters
@@ -72,4 +73,5 @@ class PotentialSurveyAlgorithm(LandConsolidationAlgorithm):
                                                                      mu=group["area_mu"].sum()))
         geoms = candidates.geoms  # already in the land-use layer's CRS (the overlay CRS)
         return {"OUTPUT": write_table(self, parameters, context, "OUTPUT", CANDIDATE_FIELDS,
-                                      records(candidates.table), geoms=geoms, crs=crs, feedback=feedback)}
+                                      records(candidates.table), geoms=geoms, crs=crs, feedback=feedback,
+                                      style=styles.style_potential)}

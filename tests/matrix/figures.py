@@ -90,7 +90,7 @@ def same_cell(a: str, b: str) -> bool:
 
 
 def read_table(path: Path) -> list:
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         return list(csv.reader(handle))
 
 

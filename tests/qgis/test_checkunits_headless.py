@@ -18,7 +18,7 @@ def test_checkunits_runs_headless_on_the_sample(sample_gpkg, tmp_path):
         f"PBF_PLAN={layer('YJJBNTTB_GH')}", f"ECO_REDLINE={layer('STBHHX')}", f"UDB={layer('CZKFBJ')}",
         f"TOWNSHIPS={layer('XZQ')}", f"OUTPUT={table}", f"CONFLICTS={conflicts}")
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
-    with open(table, encoding="utf-8") as handle:
+    with open(table, encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert {"scope", "scope_id", "rule_id", "value", "threshold", "unit", "status", "clause", "message"} <= set(rows[0])
     by_rule = {}
