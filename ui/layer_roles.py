@@ -54,3 +54,40 @@ def _matches(pattern: str, key: str, exact: bool) -> bool:
     if pattern.isascii():  # Latin codes only as whole words: "DY" must not match "study"
         pattern = r"(?<![A-Za-z])" + pattern + r"(?![A-Za-z])"
     return re.search(pattern, key, flags) is not None
+
+
+# ---------------------------------------------------------------------------- what a message names
+_LAYER_LABEL = re.compile(r"图层“(?P<name>[^”]*)”（(?P<role>[^）]*)）")
+_PAIR = re.compile(r"([^：；（\s]+) 与 ([^：；（\s]+)（")
+_ID_LIST = re.compile(r"要素\s*(-?\d+(?:、-?\d+)*)")
+_UNIT = re.compile(r"整治单元 (\S+?) 有")
+_PROJECT_PAIR = re.compile(r"[：；]([^：；（]+?)（[^）]*）与 ([^：；（]+?)（")
+
+
+def message_targets(text: str) -> dict:
+    """The features an engine message (warning or refusal) names, as far as its text tells.
+
+    ``{"layer": name or "", "role_label": label or "", "fids": [int], "unit_ids": [str],
+    "project_ids": [str]}``: messages name a layer as ``图层“DLTB”（地类图斑）`` followed by
+    ``要素 1、2`` or ``要素相互重叠：1 与 2（…）``; the unit warnings name ``整治单元 DY01``; the
+    refusals of overlapping 子项目 name their XMBH (``DY02-01（0101）与 DY02-02（0702）重叠``).
+    """
+    found = {"layer": "", "role_label": "", "fids": [], "unit_ids": [], "project_ids": []}
+    label = _LAYER_LABEL.search(text)
+    if label:
+        found["layer"], found["role_label"] = label.group("name"), label.group("role")
+        rest = text[label.end():]
+        named = [x for pair in _PAIR.findall(rest) for x in pair]
+        fids = []
+        if named and all(re.fullmatch(r"-?\d+", x) for x in named):
+            fids = [int(x) for x in named]
+        elif named:  # overlapping units are named by their unit id
+            found["unit_ids"] = list(dict.fromkeys(named))
+        else:
+            listed = _ID_LIST.search(rest)
+            fids = [int(x) for x in listed.group(1).split("、")] if listed else []
+        found["fids"] = list(dict.fromkeys(f for f in fids if f != -1))  # -1: the polygon being drawn
+    found["unit_ids"] = found["unit_ids"] or _UNIT.findall(text)
+    if text.startswith("子项目相互重叠"):
+        found["project_ids"] = list(dict.fromkeys(x.strip() for pair in _PROJECT_PAIR.findall(text) for x in pair))
+    return found

@@ -29,6 +29,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsVectorLayerFeatureSource,
 )
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ..core.analysis.live import Changes, LiveScheme
@@ -88,6 +89,7 @@ class _LiveTask(QgsTask):
         self.error = None  # the message for the planner
         self.details = None  # the traceback's text, for an unexpected exception (also in the QGIS log)
         self.cancelled_by_user = False
+        self.epoch = 0  # the controller's configuration this task computes for (set when it starts)
 
     def run(self):
         try:
@@ -121,6 +123,7 @@ class LiveController(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.layers = {}
+        self.layer_ids = {}  # role -> layer id: a layer is known by its id (its wrapper may be deleted)
         self.unit_id_field = "DYBH"
         self.ruleset = load_ruleset()
         self.live = None
@@ -134,6 +137,7 @@ class LiveController(QObject):
         self._task = None
         self._task_generation = None  # self._generation when self._task was started
         self._generation = 0
+        self._epoch = 0  # one per configure()/stop(): a task of an earlier configuration is dropped
         self._holding = False  # compute_now() is running: no task may start
         self._closed = False  # shutdown() was called: results of a task still running are dropped
         self._sketch = None  # (role, QgsGeometry, attributes)
@@ -148,8 +152,9 @@ class LiveController(QObject):
     # ------------------------------------------------------------------ set-up
     def configure(self, layers: dict, unit_id_field: str = "DYBH", ruleset_path: str = "") -> None:
         """Use these layers (role → QgsVectorLayer or None); builds the baseline synchronously."""
-        self.disconnect_layers()
+        self.stop()
         self.layers = {role: layer for role, layer in layers.items() if layer is not None}
+        self.layer_ids = {role: layer.id() for role, layer in self.layers.items()}
         self.unit_id_field = unit_id_field or "DYBH"
         self.ruleset = load_ruleset(ruleset_path or None)
         missing = [r for r in ("units", "landuse") if r not in self.layers]
@@ -168,9 +173,27 @@ class LiveController(QObject):
         self._pending = Changes.everything()
         self.schedule()
 
+    def stop(self) -> None:
+        """Forget the layers and the figures (a layer removed, another project): nothing runs until
+        the next configure(); a computation still running is dropped when it ends."""
+        self.disconnect_layers()
+        self._epoch += 1
+        self._generation += 1
+        self.layers, self.layer_ids = {}, {}
+        self.live = self.result = None
+        self.last_error = self.last_traceback = None
+        self._pending, self._inflight = Changes.nothing(), None
+        self._sketch = None
+        self._bounds = {}
+
+    def roles_of(self, layer_ids) -> list:
+        """The configured roles played by these layer ids (e.g. layers about to be removed)."""
+        wanted = set(layer_ids)
+        return [role for role, layer_id in self.layer_ids.items() if layer_id in wanted]
+
     def disconnect_layers(self) -> None:
         for role, layer in list(self.layers.items()):
-            if role in PLAN_ROLES:
+            if role in PLAN_ROLES and not sip.isdeleted(layer):
                 for signal, slot in self._slots(role):
                     try:
                         getattr(layer, signal).disconnect(slot)
@@ -253,6 +276,7 @@ class LiveController(QObject):
             return
         job = self._job()
         self._task = _LiveTask(job, self._finished)
+        self._task.epoch = self._epoch
         self._task_generation = self._generation
         QgsApplication.taskManager().addTask(self._task)
 
@@ -314,6 +338,10 @@ class LiveController(QObject):
     def _finished(self, task, ok):
         self._task = None
         if self._closed:
+            return
+        if task.epoch != self._epoch:  # computed for layers the panel no longer uses
+            if self.live is not None and self._pending != Changes.nothing() and not self._timer.isActive():
+                self.schedule()
             return
         if ok and task.outcome is not None:
             self._inflight = None

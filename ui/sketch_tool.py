@@ -4,14 +4,17 @@ Left click adds a vertex, the mouse shows the next one, Backspace removes the la
 right click (or Enter) finishes, Esc cancels. ``sketchChanged`` carries the polygon so
 far (with the mouse position as its last vertex), throttled; ``sketchFinished`` the
 final polygon. Geometries are in the map canvas's CRS.
+
+Vertices snap as QGIS's own digitising does: the canvas's snapping utils with the project's
+snapping settings (the snapping toolbar), the snap indicator showing where a click would land.
 """
 
 from __future__ import annotations
 
 import time
 
-from qgis.core import QgsGeometry, QgsPointXY, QgsWkbTypes
-from qgis.gui import QgsMapTool, QgsRubberBand
+from qgis.core import QgsGeometry, QgsPointLocator, QgsPointXY, QgsProject, QgsWkbTypes
+from qgis.gui import QgsMapTool, QgsRubberBand, QgsSnapIndicator
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
@@ -34,6 +37,7 @@ class SketchTool(QgsMapTool):
         fill.setAlpha(50)
         self.band.setFillColor(fill)
         self.band.setWidth(2)
+        self.snap_indicator = QgsSnapIndicator(canvas)
 
     def polygon(self, hover: QgsPointXY | None = None) -> QgsGeometry | None:
         points = list(self.points) + ([hover] if hover is not None else [])
@@ -42,16 +46,28 @@ class SketchTool(QgsMapTool):
         geometry = QgsGeometry.fromPolygonXY([points + [points[0]]])
         return geometry if geometry.isGeosValid() else geometry.makeValid()
 
+    def snap(self, event) -> QgsPointXY:
+        """The map point of a mouse event, snapped by the project's snapping settings (and the indicator shown)."""
+        point = self.toMapCoordinates(event.pos())
+        utils = self.canvas().snappingUtils()
+        config = QgsProject.instance().snappingConfig()
+        if utils.config() != config:  # QGIS keeps them equal; a bare canvas (or a test) may not
+            utils.setConfig(config)
+        match = utils.snapToMap(point)
+        self.snap_indicator.setMatch(match)
+        return QgsPointXY(match.point()) if match.isValid() else point
+
     def canvasPressEvent(self, event):
         if event.button() == Qt.MouseButton.RightButton:
             self.finish()
             return
-        self.points.append(self.toMapCoordinates(event.pos()))
+        self.points.append(self.snap(event))
         self._redraw(None, force=True)
 
     def canvasMoveEvent(self, event):
+        point = self.snap(event)
         if self.points:
-            self._redraw(self.toMapCoordinates(event.pos()))
+            self._redraw(point)
 
     def keyPressEvent(self, event):
         if event.key() == Qt.Key.Key_Escape:
@@ -74,6 +90,7 @@ class SketchTool(QgsMapTool):
     def reset(self):
         self.points = []
         self.band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+        self.snap_indicator.setMatch(QgsPointLocator.Match())
 
     def deactivate(self):
         self.reset()

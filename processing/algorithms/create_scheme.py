@@ -39,8 +39,10 @@ from .scheme_inputs import read_ruleset
 
 UNITS_LAYER, PROJECTS_LAYER, PBF_PLAN_LAYER = "DY", "XM", "YJJBNTTB_GH"
 UNIT_FIELDS = (("DYBH", str), ("DYMC", str), ("PQMC", str), ("RWLX", str))
+# A public contract (the 单元方案's 子项目清单, the panel read these names): add fields, never rename them.
 PROJECT_FIELDS = (("XMBH", str), ("XMMC", str), ("XMLX", str), ("GHDLBM", str), ("KCXS", float), ("TZ", float),
-                  ("KSNF", int), ("JSNF", int), ("DYBH", str))
+                  ("KSNF", int), ("JSNF", int), ("DYBH", str), ("SZXZ", str), ("SZC", str), ("JSGM", float),
+                  ("ZJLY", str), ("SSZT", str))
 PBF_FIELDS = (("BSM", str), ("DLBM", str), ("DLMC", str), ("ZLDWDM", str), ("XZQDM", str), ("GDDB", int),
               ("GDPDJB", str))
 DISPLAY_NAMES = {UNITS_LAYER: "整治单元", PROJECTS_LAYER: "子项目", PBF_PLAN_LAYER: "规划永久基本农田"}
@@ -52,14 +54,20 @@ class CreateSchemeAlgorithm(LandConsolidationAlgorithm):
     GROUP = "scheme"
     HELP_ZH = (
         "<p>新建一个方案 GeoPackage，含三个空图层并配置好中文别名、样式和表单：整治单元 DY（DYBH 单元编号、DYMC 单元名称、"
-        "PQMC 片区名称、RWLX 整治任务）、子项目 XM（XMBH、XMMC、XMLX 子项目类型下拉表按 5+X 任务分组、GHDLBM 规划地类下拉表"
-        "为三调地类、KCXS、TZ 投资万元、KSNF/JSNF 起止年份、DYBH）、规划永久基本农田 YJJBNTTB_GH。给出现状永久基本农田时，"
+        "PQMC 片区名称、RWLX 整治任务）、子项目 XM（XMBH 子项目编号、XMMC 子项目名称、XMLX 子项目类型下拉表按 5+X 任务分组、"
+        "GHDLBM 规划地类下拉表为三调地类、KCXS 扣除系数、TZ 投资万元、KSNF/JSNF 起止年份、DYBH 所在单元编号、SZXZ 所在乡镇、"
+        "SZC 所在村、JSGM 建设规模（亩）、ZJLY 资金来源下拉表、SSZT 实施主体）、规划永久基本农田 YJJBNTTB_GH。"
+        "在面板中绘制的子项目自动编号（单元内为“单元编号-序号”，如 DY01-03；单元外为 XM001 起）并填入所在单元。给出现状永久基本农田时，"
         "规划永久基本农田以其副本开始。样式随图层保存在 GeoPackage 中，打开即生效。已有同名文件时不覆盖，除非勾选覆盖。</p>"
     )
     HELP_EN = (
-        "<p>Creates a scheme GeoPackage with three empty, styled layers with Chinese aliases and forms: units (DY), "
-        "sub-projects (XM, with drop-downs of the 5+X project types and of the survey classes) and planned permanent "
-        "basic farmland (YJJBNTTB_GH), optionally seeded with a copy of the baseline. Styles are stored in the "
+        "<p>Creates a scheme GeoPackage with three empty, styled layers with Chinese aliases and forms: units (DY: "
+        "DYBH, DYMC, PQMC, RWLX), sub-projects (XM: XMBH, XMMC, XMLX with a drop-down of the 5+X project types, GHDLBM "
+        "with a drop-down of the survey classes, KCXS, TZ, KSNF, JSNF, DYBH, township SZXZ, village SZC, size JSGM in mu, "
+        "funding source ZJLY with a drop-down, implementing body SSZT) and planned permanent "
+        "basic farmland (YJJBNTTB_GH), optionally seeded with a copy of the baseline. Sub-projects drawn in the panel "
+        "get the next free id (the unit's id and a sequence such as DY01-03, XM001 onwards outside units) and their "
+        "unit. Styles are stored in the "
         "GeoPackage. An existing file is not overwritten unless asked.</p>"
     )
 

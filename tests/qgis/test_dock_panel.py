@@ -166,7 +166,8 @@ def test_a_failing_computation_waits_for_the_next_edit(dock, project_layers):
         QgsApplication.processEvents()
         time.sleep(0.01)
     assert len(attempts) == 1 and errors == ["图层“DY”要素 1：几何无效"]
-    assert dock.statusLabel.text() == "⚠ 图层“DY”要素 1：几何无效"
+    assert dock.statusLabel.text().startswith("⚠") and "已过期" in dock.statusLabel.text()
+    assert dock.staleBanner.text() == "以下结果已过期：图层“DY”要素 1：几何无效"
 
     dock.controller.note(dock.controller._pending.everything())  # the planner edits again
     deadline = time.monotonic() + 2.0
@@ -174,3 +175,204 @@ def test_a_failing_computation_waits_for_the_next_edit(dock, project_layers):
         QgsApplication.processEvents()
         time.sleep(0.01)
     assert len(attempts) == 2
+
+
+# ---------------------------------------------------------------------------- a panel that survives the day
+def _add_project(layer, xmbh, kind, planned, geom):
+    from qgis.core import QgsFeature
+
+    layer.startEditing()
+    feature = QgsFeature(layer.fields())
+    feature.setGeometry(QgsGeometry.fromWkt(geom.wkt))
+    for name, value in (("XMBH", xmbh), ("XMLX", kind), ("GHDLBM", planned)):
+        feature.setAttribute(name, value)
+    assert layer.addFeature(feature)
+    return feature.id()
+
+
+@pytest.fixture()
+def slot_errors(monkeypatch):
+    """Exceptions raised in Qt slots (PyQt hands them to sys.excepthook): a test expects none."""
+    import sys
+
+    errors = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, value, tb: errors.append(f"{kind.__name__}: {value}"))
+    return errors
+
+
+def test_pickers_start_detected_from_the_names(dock, project_layers):
+    """Nothing saved in the project: the panel opens with the detected layers, not the first polygon layer."""
+    assert {role: layer.name() for role, layer in dock.roles().items() if layer is not None} == ROLE_LAYERS
+    assert dock.unit_id_field() == "DYBH"
+
+
+def test_pickers_never_default_to_a_wrong_layer(qgis_iface, qgis_new_project):
+    from qgis.core import QgsVectorLayer
+
+    from land_consolidation.ui.dock import LandConsolidationDock
+
+    other = QgsVectorLayer("Polygon?crs=EPSG:4549&field=id:integer", "CZKFBJ_2035_备份", "memory")
+    strange = QgsVectorLayer("Polygon?crs=EPSG:4549&field=id:integer", "layer_1", "memory")
+    QgsProject.instance().addMapLayers([strange, other])
+    panel = LandConsolidationDock(qgis_iface)
+    try:
+        assert panel.unitsLayer.currentLayer() is None and panel.landuseLayer.currentLayer() is None
+        assert panel.udbLayer.currentLayer() is other  # named as a 城镇开发边界 is
+        assert not panel.apply() and "请先选择图层" in panel.statusLabel.text()
+    finally:
+        panel.shutdown()
+        QgsProject.instance().removeAllMapLayers()
+
+
+def test_failing_rows_come_first_and_can_be_shown_alone(dock, project_layers):
+    from fixtures.panel import in_panel_order, shown_rows
+
+    dock.apply()
+    wait_until_idle(dock.controller)
+    _add_project(project_layers["projects"], "DY01-09", "农民集聚安置", "0702", grid.P8)  # inside the red line
+    shown = assert_panel_equals_check(dock, project_layers)  # rows in panel order (✗, ✓, –)
+    statuses = [f.status for f in shown.findings]
+    assert "fail" in statuses and statuses.index("fail") > 0  # the engine's order does not start with it
+    rows = shown_rows(dock)
+    assert rows[0].text(0).startswith("✗")
+    marks = [row.text(0)[0] for row in rows]
+    assert marks == sorted(marks, key="✗✓–".index)
+    assert [row.text(1) for row in rows] == [f.title for f in in_panel_order(shown.findings)]
+    dock.failingOnlyCheck.setChecked(True)
+    only = shown_rows(dock)
+    assert only and all(row.text(0).startswith("✗") for row in only)
+    assert len(only) == statuses.count("fail")
+    dock.failingOnlyCheck.setChecked(False)
+    assert len(shown_rows(dock)) == len(rows)
+    project_layers["projects"].rollBack()
+
+
+def test_a_refused_edit_greys_every_figure_until_the_next_good_result(dock, project_layers, slot_errors):
+    from qgis.PyQt.QtGui import QColor
+
+    from fixtures.panel import shown_rows, wait_for_error
+
+    dock.apply()
+    wait_until_idle(dock.controller)
+    assert not dock.staleBanner.isVisibleTo(dock) and "已过期" not in dock.summaryGroup.title()
+    farmland = dock.farmlandValue.text()
+    projects = project_layers["projects"]
+    # Over DY02-01 (垦造耕地 → 0101) with another planned class: the engine cannot tell the class after.
+    fid = _add_project(projects, "DY02-09", "农民集聚安置", "0702", grid.C(4, 2))
+    reason = wait_for_error(dock.controller)
+    assert "子项目相互重叠" in reason
+    assert dock.is_stale and dock.staleBanner.isVisibleTo(dock)
+    assert dock.staleBanner.text() == "以下结果已过期：" + reason
+    rows = shown_rows(dock)
+    assert rows, "the earlier rows stay, greyed"
+    for row in rows:
+        assert row.text(0)[0] not in "✓✗–" and row.text(0).startswith("⊘ 曾")
+        for column in range(5):
+            assert row.foreground(column).color() == QColor("#9e9e9e")
+            assert row.font(column).strikeOut()
+    assert "已过期" in dock.summaryGroup.title() and "line-through" in dock.farmlandValue.styleSheet()
+    assert dock.farmlandValue.text() == farmland  # the old figure, visibly out of date
+    # The refusal is listed with the warnings; a click selects the two 子项目 it names.
+    assert dock.warnings_shown()[0].startswith("⚠ 未能核算：")
+    layer, ids = dock.locate_warning(dock.warningsList.item(0))
+    assert layer is projects
+    assert {projects.getFeature(i)["XMBH"] for i in ids} == {"DY02-01", "DY02-09"}
+    # The planner deletes the offending 子项目: the figures are current again.
+    assert projects.deleteFeature(fid)
+    wait_until_idle(dock.controller)
+    assert not dock.is_stale and not dock.staleBanner.isVisibleTo(dock)
+    assert all(row.text(0)[0] in "✓✗–" and not row.font(0).strikeOut() for row in shown_rows(dock))
+    assert dock.farmlandValue.styleSheet() == ""
+    projects.rollBack()
+    assert slot_errors == []
+
+
+def test_engine_warnings_are_listed_and_select_their_features(dock, project_layers, slot_errors):
+    from qgis.core import QgsFeature
+
+    dock.apply()
+    wait_until_idle(dock.controller)
+    units = project_layers["units"]
+    units.startEditing()
+    feature = QgsFeature(units.fields())
+    # A bow-tie (self-intersecting) unit west of DY01: the engine repairs it for the computation and warns.
+    x, y = X0, Y0 + 0.2 * grid.S
+    feature.setGeometry(QgsGeometry.fromWkt(f"POLYGON(({x} {y}, {x + 100} {y + 100}, {x + 100} {y}, "
+                                            f"{x} {y + 100}, {x} {y}))"))
+    feature.setAttribute("DYBH", "DY09")
+    assert units.addFeature(feature)
+    fid = feature.id()
+    shown = wait_until_idle(dock.controller)
+    assert any("几何无效" in w for w in shown.warnings)
+    texts = dock.warnings_shown()
+    item = next(dock.warningsList.item(i) for i, text in enumerate(texts) if "几何无效" in text)
+    assert not dock.warningsGroup.isCollapsed() and "警告（" in dock.warningsGroup.title()
+    units.setName("整治单元_改名")  # a renamed layer is still found by the role the warning names
+    layer, ids = dock.locate_warning(item)
+    assert layer is units and ids == [fid] and list(units.selectedFeatureIds()) == [fid]
+    units.rollBack()
+    wait_until_idle(dock.controller)
+    assert not any("几何无效" in text for text in dock.warnings_shown())
+    assert slot_errors == []
+
+
+def test_the_unit_id_field_survives_a_style_change(dock, project_layers):
+    """The plugin's unit style sets NOT NULL on DYBH: the field model reloads and fell back to fid."""
+    from qgis.core import QgsFieldConstraints
+
+    units = project_layers["units"]
+    assert dock.unitIdField.currentField() == "DYBH"
+    index = units.fields().indexOf("DYBH")
+    units.setFieldConstraint(index, QgsFieldConstraints.Constraint.ConstraintNotNull)
+    QgsApplication.processEvents()
+    assert dock.unitIdField.currentField() == "DYBH" and dock.unit_id_field() == "DYBH"
+    # A field the planner picked (the combo's activated signal) is the one remembered.
+    other = next(f.name() for f in units.fields() if f.name() not in ("DYBH", "fid"))
+    dock.unitIdField.setCurrentIndex(dock.unitIdField.findText(other))
+    dock.unitIdField.activated.emit(dock.unitIdField.currentIndex())
+    units.setFieldAlias(index, "单元编号")
+    units.removeFieldConstraint(index, QgsFieldConstraints.Constraint.ConstraintNotNull)
+    QgsApplication.processEvents()
+    assert dock.unitIdField.currentField() == other and dock.unit_id_field() == other
+
+
+def test_removing_a_layer_in_use_stops_the_check_and_names_its_role(dock, project_layers, slot_errors):
+    from fixtures.panel import shown_rows
+
+    dock.apply()
+    wait_until_idle(dock.controller)
+    assert shown_rows(dock)
+    QgsProject.instance().removeMapLayer(project_layers["projects"].id())
+    QgsApplication.processEvents()
+    assert "子项目" in dock.statusLabel.text() and "已从工程中移除" in dock.statusLabel.text()
+    assert shown_rows(dock) == [] and dock.controller.live is None and dock.result is None
+    assert dock.farmlandValue.text() == "耕地：—" and dock.scopeCombo.count() == 0
+    assert dock.projectsLayer.currentLayer() is None
+    assert dock.apply()  # without 子项目: the check runs again on what is left
+    wait_until_idle(dock.controller)
+    assert shown_rows(dock)
+    QgsProject.instance().removeMapLayer(project_layers["units"].id())  # the watched unit layer
+    QgsApplication.processEvents()
+    assert "整治单元" in dock.statusLabel.text() and shown_rows(dock) == []
+    assert not dock.apply()  # no unit layer: refused with a message, no deleted wrapper touched
+    dock.shutdown()
+    assert slot_errors == []
+
+
+def test_a_new_project_clears_the_panel(dock, project_layers, slot_errors):
+    from fixtures.panel import shown_rows
+
+    dock.apply()
+    wait_until_idle(dock.controller)
+    _add_project(project_layers["projects"], "DY02-09", "农民集聚安置", "0702", grid.C(4, 2))
+    QgsProject.instance().clear()  # 新建工程
+    QgsApplication.processEvents()
+    assert shown_rows(dock) == [] and dock.result is None and not dock.is_stale
+    assert all(layer is None for layer in dock.roles().values())
+    assert "工程" in dock.statusLabel.text()
+    assert not dock.apply()
+    time.sleep(0.3)
+    QgsApplication.processEvents()
+    assert shown_rows(dock) == [] and dock.warnings_shown() == []
+    dock.shutdown()
+    assert slot_errors == []
