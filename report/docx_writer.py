@@ -1,24 +1,30 @@
 """单元方案.docx, written into a Word template an institute can replace with its own house style.
 
 The template's styles are used by name: Title, Heading 1, Heading 2, Normal, Caption,
-Table Grid. Chinese fonts are set for East Asian text (黑体 headings, 仿宋 body,
-宋体 tables); a table of contents field is inserted and Word asked to update fields
-when the file opens.
+Table Grid, TOC Heading. Chinese fonts are set for East Asian text (黑体 headings, 仿宋 body,
+宋体 tables), the documents' language is zh-CN. A table of contents field is inserted, already
+filled with the chapter titles (what LibreOffice and viewers show), and Word asked to update
+fields when the file opens (page numbers). The body's exact 28 pt line spacing is for text only:
+pictures and table cells get single spacing and no indent of their own, or Word and LibreOffice
+clip a map to a 28 pt strip; table columns are as wide as their contents within the page, with
+the header row repeated on each page; the footer numbers the pages.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Cm, Emu, Pt
 
 from ..core.common.i18n import tr
+from ..core.common.numbers import number_text
 from ..core.common.paths import RESOURCES_DIR
 from .unit_report import Figure, Table, UnitReport
 
@@ -38,9 +44,35 @@ def set_east_asian_font(style_or_run, name: str, latin: str = "Times New Roman")
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
         rpr.append(fonts)
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):  # a theme font wins in Word
+        fonts.attrib.pop(qn(theme), None)
     fonts.set(qn("w:eastAsia"), name)
     fonts.set(qn("w:ascii"), latin)
     fonts.set(qn("w:hAnsi"), latin)
+
+
+def _set_language(styles_element) -> None:
+    """docDefaults: Chinese (zh-CN) for East Asian text and the default language, so that Word and
+    LibreOffice use Chinese line breaking, punctuation and proofing."""
+    defaults = styles_element.find(qn("w:docDefaults"))
+    if defaults is None:
+        defaults = OxmlElement("w:docDefaults")
+        styles_element.insert(0, defaults)
+    rpr_default = defaults.find(qn("w:rPrDefault"))
+    if rpr_default is None:
+        rpr_default = OxmlElement("w:rPrDefault")
+        defaults.insert(0, rpr_default)
+    rpr = rpr_default.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        rpr_default.append(rpr)
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "zh-CN")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    lang.set(qn("w:bidi"), "ar-SA")
 
 
 def make_template(path: Path) -> None:
@@ -54,15 +86,28 @@ def make_template(path: Path) -> None:
         style = document.styles[name]
         set_east_asian_font(style, font)
         style.font.size = Pt(SIZES[name])
+    _set_language(document.styles.element)
     normal = document.styles["Normal"].paragraph_format
     normal.first_line_indent = Pt(28)
+    normal.line_spacing_rule = WD_LINE_SPACING.EXACTLY  # 公文 body text: 28 pt lines (text only, see _plain)
     normal.line_spacing = Pt(28)
-    for name in ("Heading 1", "Heading 2", "Title", "Caption"):
+    normal.space_before = normal.space_after = Pt(0)
+    for name in ("Heading 1", "Heading 2", "Title", "Caption", "TOC Heading"):
         document.styles[name].paragraph_format.first_line_indent = Pt(0)
         document.styles[name].font.bold = name != "Heading 2"
         document.styles[name].font.color.rgb = None
+    for name, level in (("Heading 1", 0), ("Heading 2", 1)):  # the levels TOC \o "1-2" collects
+        _outline_level(document.styles[name].element.get_or_add_pPr(), level)
+        document.styles[name].paragraph_format.keep_with_next = True
+    toc_heading = document.styles["TOC Heading"]
+    set_east_asian_font(toc_heading, FONTS["Heading 1"])
+    toc_heading.font.size = Pt(SIZES["Heading 1"])
+    toc_heading.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     document.styles["Title"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    document.styles["Caption"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    caption = document.styles["Caption"].paragraph_format
+    caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    caption.space_before, caption.space_after = Pt(3), Pt(6)
+    _page_number_footer(section)
     document.add_paragraph(tr("（模板：正文内容由插件生成，可替换为设计院自己的样式）"))
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))
@@ -80,11 +125,12 @@ def write_document(report: UnitReport, path: str, template: str | Path | None = 
     info = document.add_paragraph(f"{report.organisation}　{report.date}".strip(), style="Normal")
     info.alignment = WD_ALIGN_PARAGRAPH.CENTER
     info.paragraph_format.first_line_indent = Pt(0)
-    document.add_paragraph(tr("目　录"), style="Heading 1")
-    _table_of_contents(document)
+    document.add_paragraph(tr("目　录"), style=_style(document, "TOC Heading", "Heading 1"))
+    _table_of_contents(document, [(1, chapter.title) for chapter in report.chapters])
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-    for chapter in report.chapters:
-        document.add_paragraph(chapter.title, style="Heading 1")
+    for number, chapter in enumerate(report.chapters):
+        heading = document.add_paragraph(chapter.title, style="Heading 1")
+        _bookmark(heading, number, _toc_anchor(number))
         for block in chapter.blocks:
             if isinstance(block, str):
                 document.add_paragraph(block, style="Normal")
@@ -92,6 +138,9 @@ def write_document(report: UnitReport, path: str, template: str | Path | None = 
                 _add_table(document, block)
             elif isinstance(block, Figure):
                 _add_figure(document, block)
+    for section in document.sections:
+        _page_number_footer(section)
+    _set_language(document.styles.element)
     settings = document.settings.element
     update = settings.find(qn("w:updateFields"))
     if update is None:
@@ -103,62 +152,223 @@ def write_document(report: UnitReport, path: str, template: str | Path | None = 
     document.save(path)
 
 
-def _table_of_contents(document) -> None:
-    paragraph = document.add_paragraph()
-    run = paragraph.add_run()
-    begin, instruction, separate, end = (OxmlElement("w:fldChar"), OxmlElement("w:instrText"),
-                                         OxmlElement("w:fldChar"), OxmlElement("w:fldChar"))
-    begin.set(qn("w:fldCharType"), "begin")
-    instruction.set(qn("xml:space"), "preserve")
-    instruction.text = 'TOC \\o "1-2" \\h \\z \\u'
-    separate.set(qn("w:fldCharType"), "separate")
-    end.set(qn("w:fldCharType"), "end")
-    placeholder = OxmlElement("w:t")
-    placeholder.text = tr("（打开文件时更新目录）")
-    for element in (begin, instruction, separate, placeholder, end):
-        run._r.append(element)
+def _style(document, name: str, fallback: str):
+    """A style of the template by name, or ``fallback`` when an institute's template lacks it."""
+    try:
+        return document.styles[name]
+    except KeyError:
+        return document.styles[fallback]
+
+
+def _outline_level(ppr, level: int) -> None:
+    outline = ppr.find(qn("w:outlineLvl"))
+    if outline is None:
+        outline = OxmlElement("w:outlineLvl")
+        ppr.append(outline)
+    outline.set(qn("w:val"), str(level))
+
+
+def _toc_anchor(number: int) -> str:
+    return f"_Toc{number + 1:08d}"
+
+
+def _bookmark(paragraph, number: int, name: str) -> None:
+    start, end = OxmlElement("w:bookmarkStart"), OxmlElement("w:bookmarkEnd")
+    start.set(qn("w:id"), str(100 + number))
+    start.set(qn("w:name"), name)
+    end.set(qn("w:id"), str(100 + number))
+    paragraph._p.insert(1 if paragraph._p.pPr is not None else 0, start)
+    paragraph._p.append(end)
+
+
+def _field_runs(paragraph, instruction: str, result: str = "", parts: str = "begin,separate,end") -> None:
+    """A complex field (w:fldChar begin / instrText / separate / result / end) in ``paragraph``;
+    ``parts`` leaves out the end (or the begin) for a field spanning paragraphs."""
+    run = paragraph.add_run()._r
+    wanted = parts.split(",")
+    if "begin" in wanted:
+        begin = OxmlElement("w:fldChar")
+        begin.set(qn("w:fldCharType"), "begin")
+        run.append(begin)
+        text = OxmlElement("w:instrText")
+        text.set(qn("xml:space"), "preserve")
+        text.text = instruction
+        run.append(text)
+        separate = OxmlElement("w:fldChar")
+        separate.set(qn("w:fldCharType"), "separate")
+        run.append(separate)
+        if result:
+            value = OxmlElement("w:t")
+            value.set(qn("xml:space"), "preserve")
+            value.text = result
+            run.append(value)
+    if "end" in wanted:
+        end = OxmlElement("w:fldChar")
+        end.set(qn("w:fldCharType"), "end")
+        paragraph.add_run()._r.append(end)
+
+
+def _table_of_contents(document, entries: list) -> None:
+    """A TOC field whose result is already the list of chapters, each linked to its heading, with a
+    PAGEREF for its page: Word rebuilds it on opening (updateFields), LibreOffice shows it as it is."""
+    section = document.sections[-1]
+    text_width = section.page_width - section.left_margin - section.right_margin
+    for k, (level, title) in enumerate(entries):
+        paragraph = document.add_paragraph(style=_style(document, f"TOC {level}", "Normal"))
+        form = paragraph.paragraph_format
+        _plain(paragraph)
+        form.left_indent = Pt(21 * (level - 1))
+        form.line_spacing = 1.5
+        form.tab_stops.add_tab_stop(text_width, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+        if k == 0:
+            _field_runs(paragraph, 'TOC \\o "1-2" \\h \\z \\u', parts="begin")
+        link = OxmlElement("w:hyperlink")
+        link.set(qn("w:anchor"), _toc_anchor(k))
+        link.set(qn("w:history"), "1")
+        paragraph._p.append(link)
+        holder = document.add_paragraph()  # runs are built in a scratch paragraph, then moved into the link
+        holder.add_run(title)
+        holder.add_run().add_tab()
+        _field_runs(holder, f" PAGEREF {_toc_anchor(k)} \\h ")  # the page: Word and LibreOffice fill it
+        for run in list(holder._p.iterchildren(qn("w:r"))):
+            link.append(run)
+        holder._p.getparent().remove(holder._p)
+        if k == len(entries) - 1:
+            _field_runs(paragraph, "", parts="end")
+    if not entries:
+        paragraph = document.add_paragraph()
+        _field_runs(paragraph, 'TOC \\o "1-2" \\h \\z \\u', result=tr("（打开文件时更新目录）"))
+
+
+def _page_number_footer(section) -> None:
+    """"— 1 —", centred in the footer, unless the template's footer already numbers the pages."""
+    footer = section.footer
+    if "PAGE" in "".join(footer._element.itertext()) or footer._element.xpath(".//w:fldSimple"):
+        return
+    paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+    if "PAGE" in paragraph._p.xml:
+        return
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _plain(paragraph)
+    paragraph.add_run("— ")
+    _field_runs(paragraph, " PAGE ", result="1")
+    paragraph.add_run(" —")
+    for run in paragraph.runs:
+        run.font.size = Pt(SIZES["Caption"] + 1.5)
+
+
+def _plain(paragraph) -> None:
+    """Single (automatic) line spacing and no first-line indent: what pictures and table cells need,
+    whatever the body style says (an exact line height clips a picture to it)."""
+    form = paragraph.paragraph_format
+    form.first_line_indent = Pt(0)
+    form.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    form.space_before = form.space_after = Pt(0)
 
 
 def _format(value, kind: str) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if kind in ("area", "percent", "number"):
-        return f"{value:,.2f}" if not isinstance(value, str) else value
+        return number_text(value) if not isinstance(value, str) else value
     if kind == "integer":
         return str(int(value)) if not isinstance(value, str) else value
     return str(value)
 
 
+def text_units(text: str) -> int:
+    """Display width in Latin characters: a CJK (wide or full-width) character counts two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
+
+
+def column_widths(headers: list, rows: list, available: int, font_pt: float) -> list:
+    """Column widths (EMU) from the texts' lengths: each column as wide as its longest cell (a header may
+    take two lines), then the widest columns narrowed, as little as they can be, to fit ``available``."""
+    padding = Cm(0.5)  # the cell margins, both sides, and a little air
+    unit = Pt(font_pt) * 0.55  # a Latin character or digit is about half an em (a CJK one a whole em)
+    wanted = []
+    for j, header in enumerate(headers):
+        units = max([(text_units(header) + 1) // 2, 4] + [text_units(r[j]) for r in rows])
+        wanted.append(int(units * unit + padding))
+    if sum(wanted) <= available:
+        return wanted
+    narrow = sorted(wanted)
+    share = available / len(wanted)  # the widest columns share what the narrow ones leave
+    for k, width in enumerate(narrow):
+        rest = len(narrow) - k
+        share = (available - sum(narrow[:k])) / rest
+        if width > share:
+            break
+    return [int(min(w, share)) for w in wanted]
+
+
+def _cell_paragraph(cell, text: str, right: bool = False, bold: bool = False) -> None:
+    cell.text = text
+    for paragraph in cell.paragraphs:
+        _plain(paragraph)
+        if right:
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        for run in paragraph.runs:
+            run.font.size = Pt(SIZES["Table Grid"])
+            run.font.bold = bold or None
+            set_east_asian_font(run, FONTS["Table Grid"])
+
+
+def _fixed_layout(grid, widths: list) -> None:
+    """tblLayout fixed, tblW, gridCol and every tcW: Word and LibreOffice both keep the widths."""
+    tbl_pr = grid._tbl.tblPr
+    layout = tbl_pr.find(qn("w:tblLayout"))
+    if layout is None:
+        layout = OxmlElement("w:tblLayout")
+        tbl_pr.append(layout)
+    layout.set(qn("w:type"), "fixed")
+    total = tbl_pr.find(qn("w:tblW"))
+    if total is None:
+        total = OxmlElement("w:tblW")
+        tbl_pr.append(total)
+    total.set(qn("w:w"), str(int(Emu(sum(widths)).twips)))
+    total.set(qn("w:type"), "dxa")
+    grid.autofit = False
+    for column, width in zip(grid.columns, widths):
+        column.width = Emu(width)
+    for row in grid.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = Emu(width)
+
+
+def _repeat_header(row) -> None:
+    tr_pr = row._tr.get_or_add_trPr()
+    for tag in ("w:tblHeader", "w:cantSplit"):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), "true")
+        tr_pr.append(element)
+
+
 def _add_table(document, table: Table) -> None:
-    document.add_paragraph(table.caption, style="Caption")
-    columns = [c for c in table.columns if c[0] != tr("说明")]  # long messages stay in the Excel table
-    indexes = [i for i, c in enumerate(table.columns) if c[0] != tr("说明")]
-    rows = table.rows + ([table.total_values()] if table.total_row is not None else [])
-    grid = document.add_table(rows=1 + len(rows), cols=len(columns))
+    caption = document.add_paragraph(table.caption, style="Caption")
+    caption.paragraph_format.keep_with_next = True
+    indexes = [i for i, c in enumerate(table.columns) if c[0] != tr("说明")]  # long messages stay in Excel
+    headers = [table.columns[i][0] for i in indexes]
+    kinds = [table.columns[i][1] for i in indexes]
+    values = table.rows + table.evaluated_totals()
+    texts = [[_format(row[i], kind) for i, kind in zip(indexes, kinds)] for row in values]
+    section = document.sections[-1]
+    widths = column_widths(headers, texts, section.page_width - section.left_margin - section.right_margin,
+                           SIZES["Table Grid"])
+    grid = document.add_table(rows=1 + len(texts), cols=len(headers))
     grid.style = document.styles["Table Grid"]
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for j, (header, _kind) in enumerate(columns):
-        cell = grid.cell(0, j)
-        cell.text = header
-        for run in cell.paragraphs[0].runs:
-            run.font.bold = True
-    for i, values in enumerate(rows, start=1):
-        for j, index in enumerate(indexes):
-            kind = table.columns[index][1]
-            cell = grid.cell(i, j)
-            cell.text = _format(values[index], kind)
-            paragraph = cell.paragraphs[0]
-            paragraph.paragraph_format.first_line_indent = Pt(0)
-            if kind != "text":
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    for row in grid.rows:
-        for cell in row.cells:
-            for paragraph in cell.paragraphs:
-                paragraph.paragraph_format.first_line_indent = Pt(0)
-                paragraph.paragraph_format.line_spacing = 1.0
-                for run in paragraph.runs:
-                    run.font.size = Pt(SIZES["Table Grid"])
-                    set_east_asian_font(run, FONTS["Table Grid"])
+    for j, header in enumerate(headers):
+        _cell_paragraph(grid.cell(0, j), header, bold=True)
+        grid.cell(0, j).paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _repeat_header(grid.rows[0])
+    totals_from = len(table.rows)
+    for i, row in enumerate(texts):
+        for j, text in enumerate(row):
+            _cell_paragraph(grid.cell(i + 1, j), text, right=kinds[j] != "text", bold=i >= totals_from)
+    _fixed_layout(grid, widths)
+    spacer = document.add_paragraph()  # the next caption or text does not touch the table
+    _plain(spacer)
 
 
 def _add_figure(document, figure: Figure) -> None:
@@ -170,6 +380,8 @@ def _add_figure(document, figure: Figure) -> None:
         width = int(width * 0.8)
     paragraph = document.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    paragraph.paragraph_format.first_line_indent = Pt(0)
+    _plain(paragraph)  # not the body's exact 28 pt: that would clip the map to a 28 pt strip
+    paragraph.paragraph_format.space_before = Pt(6)
+    paragraph.paragraph_format.keep_with_next = True  # the caption stays with its map
     paragraph.add_run().add_picture(figure.path, width=width)
     document.add_paragraph(figure.caption, style="Caption")

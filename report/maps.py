@@ -12,13 +12,16 @@ import numpy as np
 import shapely
 from qgis.core import (
     QgsApplication,
+    QgsCategorizedSymbolRenderer,
     QgsCoordinateReferenceSystem,
     QgsFeature,
+    QgsFillSymbol,
     QgsLayoutExporter,
     QgsPrintLayout,
     QgsProject,
     QgsReadWriteContext,
     QgsRectangle,
+    QgsRendererCategory,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtXml import QDomDocument
@@ -33,6 +36,32 @@ from .layout_template import LAYOUT_TEMPLATE
 from .unit_report import MAP_TITLES
 
 DPI = 300
+# A qualitative palette legible on the land-use colours (Tableau 10): one colour per 子项目 type in the unit.
+PROJECT_PALETTE = ("#1f77b4", "#d62728", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#2ca02c",
+                   "#7f7f7f", "#bcbd22")
+TOWNSHIP_FILL = "#f4f1e4"
+PBF_BEFORE = "#b35806"  # 现状永久基本农田: orange-brown hatch and outline
+PBF_AFTER = "#a6d96a"  # 规划永久基本农田: solid yellow-green
+PBF_OUT, PBF_IN = "#d7191c", "#2b83ba"  # 调出 red, 调入 blue
+
+
+def outlined_fill(colour: str, fill_alpha: int = 50, width: float = 0.7, style: str = "solid") -> QgsFillSymbol:
+    """A fill of ``colour`` at low opacity with a full-strength outline: what lies beneath still reads."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return QgsFillSymbol.createSimple({"color": f"{red},{green},{blue},{fill_alpha}", "outline_color": colour,
+                                       "outline_width": str(width), "style": style})
+
+
+def style_project_types(layer: QgsVectorLayer, ruleset, kinds) -> None:
+    """子项目 categorized by XMLX, one palette colour per type present, outline-strong and see-through."""
+    categories = []
+    for k, kind in enumerate(kinds):
+        colour = PROJECT_PALETTE[k % len(PROJECT_PALETTE)]
+        symbol = outlined_fill(colour, 45, 0.8, style="solid" if k < len(PROJECT_PALETTE) else "b_diagonal")
+        task = ruleset.task_of(kind) or tr("其他")
+        categories.append(QgsRendererCategory(kind, symbol, f"{task}：{kind}"))
+    layer.setRenderer(QgsCategorizedSymbolRenderer("XMLX", categories))
+    styles.label(layer, "XMBH", 8.0)
 
 
 class MapLayers:
@@ -113,9 +142,9 @@ class MapLayers:
             chosen = (t["project"] == project).to_numpy()
             merged.append(shapely.union_all(geoms[chosen]))
             rows.append({"XMBH": plan.project_table["id"].iat[project], "XMLX": plan.project_table["type"].iat[project]})
-        classes = self.result.baseline.classes
+        kinds = sorted({r["XMLX"] for r in rows}, key=lambda k: (self.result.ruleset.all_project_types + (k,)).index(k))
         return self.layer("子项目", merged, rows, (("XMBH", str), ("XMLX", str)),
-                          lambda layer: styles.style_projects(layer, self.result.ruleset, classes))
+                          lambda layer: style_project_types(layer, self.result.ruleset, kinds))
 
     def flagged(self, flag: str, name: str, style):
         t = self.result.indicators.pieces.table
@@ -128,7 +157,7 @@ class MapLayers:
         table = self.ledger.table
         chosen = (table["unit_id"] == self.unit_id).to_numpy()
         layers = []
-        for direction, colour in ((ADJUSTED_OUT, "#d7191c"), (ADJUSTED_IN, "#1a9641")):
+        for direction, colour in ((ADJUSTED_OUT, PBF_OUT), (ADJUSTED_IN, PBF_IN)):
             pick = chosen & (table["direction"] == tr(direction)).to_numpy()
             geoms = self.ledger.geoms[pick]
             merged = [shapely.union_all(geoms)] if len(geoms) else []
@@ -144,16 +173,28 @@ class MapLayers:
                                                                                style="f_diagonal")))
 
     def context(self):
-        """Townships the units touch and all units, for the 区位图."""
+        """The whole area for the 区位图: every township (the TOWNSHIPS layer, else the survey's 坐落单位
+        townships), named, and every unit outlined; the extent is all of it, not just the units."""
         baseline = self.result.baseline
-        towns = sorted(set(self.result.indicators.pieces.table["township"]) - {""})
+        if baseline.townships is not None:
+            towns = sorted({str(c) for c in baseline.townships.attrs["XZQDM"]} - {""})
+        else:
+            towns = sorted(set(baseline.parcel_table["township"]) - {""})
         geoms = [baseline.township_geometry(code) for code in towns]
-        rows = [{"XZQDM": c, "XZQMC": baseline.township_names.get(c, c)} for c in towns]
-        township_layer = self.layer("乡镇", geoms, rows, (("XZQDM", str), ("XZQMC", str)), styles.style_townships)
+        rows = [{"XZQDM": c, "XZQMC": baseline.township_names.get(c, "") or c} for c in towns]
+
+        def style_towns(layer):
+            layer.renderer().setSymbol(styles.fill(TOWNSHIP_FILL, "#000000", 0.9, outline_style="dash dot"))
+            styles.label(layer, "XZQMC", 12.0)
+
+        township_layer = self.layer("乡镇", geoms, rows, (("XZQDM", str), ("XZQMC", str)), style_towns)
         units = self.layer("全部整治单元", list(self.result.plan.units.geoms),
-                           [{"DYBH": i} for i in self.result.plan.unit_ids], (("DYBH", str),),
-                           lambda layer: layer.renderer().setSymbol(styles.fill("#fbe3e3", "#d7191c", 0.4)))
-        return [units, township_layer], shapely.union_all(np.array(geoms + [self.unit_geom], dtype=object))
+                           [{"DYBH": "" if i == self.unit_id else i} for i in self.result.plan.unit_ids],
+                           (("DYBH", str),),  # this unit is named by its highlight
+                           lambda layer: (layer.renderer().setSymbol(outlined_fill("#d7191c", 40, 0.5)),
+                                          styles.label(layer, "DYBH", 8.0, "#8b0000")))
+        whole = [g for g in geoms if not shapely.is_empty(g)] + list(self.result.plan.units.geoms)
+        return [units, township_layer], shapely.union_all(np.array(whole, dtype=object))
 
 
 def export_maps(result: CheckResult, unit_id: str, folder: Path, crs: QgsCoordinateReferenceSystem, ledger,
@@ -168,13 +209,17 @@ def export_maps(result: CheckResult, unit_id: str, folder: Path, crs: QgsCoordin
     eco = layers.flagged("eco", "生态保护红线", styles.style_eco) if result.baseline.eco is not None else None
     udb = layers.flagged("udb_plan", "城镇开发边界", styles.style_udb) if result.plan.udb_plan is not None else None
     plan_pbf = layers.flagged("pbf_plan", "规划永久基本农田", styles.style_pbf)
-    base_pbf = layers.flagged("pbf", "现状永久基本农田", lambda layer: styles.style_pbf(layer, planned=False))
+    # The comparison map's own two: 现状 hatched orange-brown over 规划 solid yellow-green.
+    plan_pbf_compared = layers.flagged("pbf_plan", "规划永久基本农田", lambda layer: layer.renderer().setSymbol(
+        styles.fill(PBF_AFTER, "#4d9221", 0.3, alpha=0.85)))
+    base_pbf = layers.flagged("pbf", "现状永久基本农田", lambda layer: layer.renderer().setSymbol(
+        outlined_fill(PBF_BEFORE, 255, 0.6, style="b_diagonal")))
     projects = layers.projects()
     contents = {
         "区位图": ([layers.highlight()] + context_layers, context_extent),
         "土地利用现状图": ([unit, layers.land_use(after=False)], unit_extent),
         "整治规划图": ([unit] + ([projects] if projects is not None else []) + [layers.land_use(after=True)], unit_extent),
-        "永久基本农田调整前后对比图": ([unit] + layers.adjustments() + [plan_pbf, base_pbf], unit_extent),
+        "永久基本农田调整前后对比图": ([unit] + layers.adjustments() + [base_pbf, plan_pbf_compared], unit_extent),
         "三线关系图": ([unit, layers.conflicts()] + [x for x in (eco, udb) if x is not None] + [plan_pbf], unit_extent),
     }
     name = str(result.indicators.per_unit.loc[unit_id, "name"] or "")
