@@ -102,7 +102,7 @@ class UnitReport:
     organisation: str
     date: str
     chapters: list
-    tables: dict  # key -> Table (the 附表 workbook's sheets)
+    tables: dict  # key -> Table, every table of the document in its order (the 附表 workbook's sheets)
     facts: dict  # the key figures, for tests and the manifest
 
     def all_text(self) -> str:
@@ -282,24 +282,16 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
     add(c)
 
     c = chapter("附表与附图")
-    c.blocks.append(tr("附表见同目录“附表.xlsx”：土地利用结构调整表、永久基本农田调出调入表、子项目清单、指标核算表、地类流向表。"
-                       "附图见“附图”文件夹：{maps}。").format(maps="、".join(tr(m) for m in MAP_TITLES)))
+    in_document = [b.key for chapter_ in chapters for b in chapter_.blocks if isinstance(b, Table)]
+    c.blocks.append(tr("附表见同目录“附表.xlsx”，每表一页：{tables}。").format(tables="、".join(in_document)))
+    c.blocks.append(tr("附图见“附图”文件夹：{maps}。").format(maps="、".join(tr(m) for m in MAP_TITLES)))
     add(c)
 
     _number_captions(chapters)
-    tables = {t.key: t for t in (structure_table, ledger_table, project_table, indicator_table, flow_table,
-                                 potential_table, task_investment_table, year_table)}
+    # every table of the document, in its order: the sheets of 附表.xlsx
+    tables = {b.key: b for chapter_ in chapters for b in chapter_.blocks if isinstance(b, Table)}
     return UnitReport(unit_id=unit_id, unit_name=name, title=title, organisation=organisation, date=date,
                       chapters=chapters, tables=tables, facts=facts)
-
-
-_DOUBLED_SIGN = re.compile(r"(净增|净减少)(\s*)-(?=\d)")
-
-
-def worded_change(text: str) -> str:
-    """A message's change said with a word and a magnitude: "净增 -3.10 亩" reads "净减少 3.10 亩" (and
-    "净减少 -x" "净增 x"), as ``numbers.change_text`` prints; the rule messages are quoted through this."""
-    return _DOUBLED_SIGN.sub(lambda m: (tr("净减少") if m.group(1) == tr("净增") else tr("净增")) + m.group(2), text)
 
 
 def _number_captions(chapters: list) -> None:
@@ -343,7 +335,7 @@ def _indicator_table(findings: list, result: CheckResult) -> Table:
         scope = {"scheme": tr("整治区域"), "unit": tr("单元"), "township": tr("乡镇")}[f.scope]
         rows.append([f.title, f"{scope} {f.scope_id}".strip(), value_text(f.value, rule.decimals),
                      value_text(f.threshold, rule.decimals), f.unit, verdict_text(f.status), rule.clause,
-                     worded_change(f.message)])
+                     f.message])
     return Table("指标核算表", tr("表 2 指标核算表"),
                  [(tr("指标"), "text"), (tr("范围"), "text"), (tr("数值"), "number"), (tr("阈值"), "number"),
                   (tr("单位"), "text"), (tr("结论"), "text"), (tr("条款"), "text"), (tr("说明"), "text")], rows)
@@ -718,7 +710,7 @@ def _compliance_paragraphs(findings: list, result: CheckResult, places: _Places)
                 verdict=verdict_text(f.status))
         out.append(tr("{k}. {title}（{scope}）：{cite}。{figures}。{message}").format(
             k=k, title=f.title, scope=_scope_label(f, places), cite=cite, figures=figures,
-            message=worded_change(f.message if f.message.endswith("。") else f.message + "。")))
+            message=f.message if f.message.endswith("。") else f.message + "。"))
     return out
 
 

@@ -15,7 +15,6 @@ from ..core.common.i18n import tr
 from .unit_report import Table, UnitReport
 
 FORMATS = {"area": "#,##0.00", "percent": "0.00", "number": "0.00", "integer": "0", "text": "@"}
-SHEET_ORDER = ("土地利用结构调整表", "永久基本农田调出调入表", "子项目清单", "指标核算表", "地类流向表")
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 THIN = Side(style="thin", color="999999")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -33,8 +32,7 @@ def text_units(text: str) -> int:
 def write_workbook(report: UnitReport, path: str) -> None:
     book = Workbook()
     book.remove(book.active)
-    for key in SHEET_ORDER:
-        table = report.tables[key]
+    for key, table in report.tables.items():
         sheet = book.create_sheet(key)
         sheet.append([f"{report.unit_id} {report.unit_name} {table.caption}"])
         sheet["A1"].font = Font(name=FONT, bold=True, size=12)

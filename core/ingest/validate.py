@@ -39,12 +39,13 @@ class Role:
 
 
 ROLES = {
-    "units": Role("units", translatable("整治单元"), optional=("DYMC", "PQMC", "RWLX")),
+    "units": Role("units", translatable("整治单元"), optional=("DYMC", "PQMC", "RWLX", "RK", "人口", "HJRK", "CZRK")),
     "landuse": Role("landuse", translatable("地类图斑"), required=("DLBM",),
-                    optional=("BSM", "DLMC", "ZLDWDM", "TBMJ", "KCXS", "KCMJ", "TBDLMJ", "CZCSXM", "GDDB",
+                    optional=("BSM", "DLMC", "ZLDWDM", "ZLDWMC", "TBMJ", "KCXS", "KCMJ", "TBDLMJ", "CZCSXM", "GDDB",
                               "GDPDJB")),
     "projects": Role("projects", translatable("子项目"), required=("XMLX", "GHDLBM"),
-                     optional=("XMBH", "XMMC", "KCXS", "TZ", "KSNF", "JSNF", "DYBH")),
+                     optional=("XMBH", "XMMC", "KCXS", "TZ", "KSNF", "JSNF", "DYBH", "SZXZ", "SZC", "JSGM",
+                               "ZJLY", "SSZT")),
     "pbf": Role("pbf", translatable("现状永久基本农田")),
     "pbf_plan": Role("pbf_plan", translatable("规划永久基本农田")),
     "eco": Role("eco", translatable("生态保护红线")),

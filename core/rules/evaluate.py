@@ -18,6 +18,7 @@ from ..analysis.conflicts import PieceFacts
 from ..analysis.indicators import Indicators
 from ..analysis.pieces import dissolve_pieces
 from ..common.i18n import tr
+from ..common.numbers import number_text
 from . import registry
 from .ruleset import Limit, Rule
 
@@ -92,7 +93,8 @@ def verdict_text(status: str) -> str:
 
 
 def fmt(value: float | None, decimals: int = 2) -> str:
-    return "—" if value is None else f"{value:,.{decimals}f}"
+    """A figure in a message, printed by the one rule of core/common/numbers.py."""
+    return number_text(value, decimals)
 
 
 def make_finding(rule: Rule, scope: str, scope_id: str, value: float | None, threshold: float | None, detail: str,

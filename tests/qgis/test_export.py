@@ -2,6 +2,7 @@
 sheet and map is there; names cannot escape the output folder; writes are atomic."""
 
 import json
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -19,7 +20,6 @@ from land_consolidation.core.products.check import run_check
 from land_consolidation.qgis_bridge.layer_io import read_layer
 from land_consolidation.report.package import package_folder_name, safe_name
 from land_consolidation.report.unit_report import CHAPTERS, MAP_TITLES
-from land_consolidation.report.xlsx_writer import SHEET_ORDER
 
 LAYERS = {"UNITS": ("units", "DY"), "LANDUSE": ("landuse", "DLTB"), "PROJECTS": ("projects", "XM"),
           "PBF": ("pbf", "YJJBNTTB"), "PBF_PLAN": ("pbf_plan", "YJJBNTTB_GH"), "ECO_REDLINE": ("eco", "STBHHX"),
@@ -83,7 +83,10 @@ def test_docx_chapters_and_figures_equal_the_engine(exported):
 def test_xlsx_sheets_numbers_and_formulas(exported):
     package, engine, _folder = exported
     book = load_workbook(package / "附表.xlsx")
-    assert book.sheetnames == list(SHEET_ORDER)
+    captions = [p.text for p in Document(str(package / "单元方案.docx")).paragraphs
+                if p.style.name == "Caption" and p.text.startswith("表")]
+    assert len(captions) >= 8  # structure, indicators, potential, projects, flows, ledger, investment, by year
+    assert book.sheetnames == [re.sub(r"^表 \d+ ", "", c) for c in captions]  # every table of the text, in order
     sheet = book["土地利用结构调整表"]
     assert sheet.freeze_panes == "A3"
     headers = [c.value for c in sheet[2]]

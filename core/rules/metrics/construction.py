@@ -8,6 +8,7 @@ import numpy as np
 
 from ...analysis.indicators import Indicators
 from ...common.i18n import tr
+from ...common.numbers import change_text
 from ...geometry.measure import to_mu
 from ..evaluate import (
     FAIL,
@@ -34,8 +35,9 @@ def construction_land_not_increased(rule: Rule, ind: Indicators) -> list[Finding
     def one(scope: str, sid: str, row: pd.Series, label: str) -> Finding:
         released, new = row["construction_released_m2"], row["construction_new_m2"]
         value = to_mu(released - new)
-        detail = tr("{label}建设用地减少（复垦等）{released} 亩、新增 {new} 亩，净减少 {value} 亩").format(
-            label=label, released=fmt(to_mu(released)), new=fmt(to_mu(new)), value=fmt(value, rule.decimals))
+        detail = tr("{label}建设用地减少（复垦等）{released} 亩、新增 {new} 亩，{change}").format(
+            label=label, released=fmt(to_mu(released)), new=fmt(to_mu(new)),
+            change=change_text(new - released, decimals=rule.decimals))
         finding = make_finding(rule, scope, sid, value, numeric_threshold(rule), detail)
         if finding.status == FAIL:
             new_cons = (~np.array([classes.is_construction(c) for c in t["code_before"]], dtype=bool)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ...analysis.indicators import Indicators
 from ...common.i18n import tr
+from ...common.numbers import change_text
 from ...geometry.measure import to_mu
 from ..evaluate import (
     Finding,
@@ -47,8 +48,8 @@ def farmland_net_gain(rule: Rule, ind: Indicators) -> list[Finding]:
         if value is None:
             return make_finding(rule, scope, scope_id, None, None,
                             tr("{label}现状无耕地，不计算新增耕地比例").format(label=label))
-        detail = tr("{label}耕地现状 {before} 亩、规划 {after} 亩，净增 {gain} 亩，为原有耕地的 {value}%").format(
-            label=label, before=fmt(to_mu(before)), after=fmt(to_mu(after)), gain=fmt(to_mu(after - before)),
+        detail = tr("{label}耕地现状 {before} 亩、规划 {after} 亩，{change}，为原有耕地的 {value}%").format(
+            label=label, before=fmt(to_mu(before)), after=fmt(to_mu(after)), change=change_text(after - before),
             value=fmt(value, rule.decimals))
         return make_finding(rule, scope, scope_id, value, numeric_threshold(rule), detail)
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ...analysis.indicators import Indicators
 from ...common.i18n import tr
+from ...common.numbers import change_text
 from ...geometry.measure import to_mu
 from ..evaluate import (
     FAIL,
@@ -57,8 +58,8 @@ def pbf_net_gain(rule: Rule, ind: Indicators) -> list[Finding]:
             return make_finding(rule, scope, sid, None, None, tr("{label}无永久基本农田调出（调入 {inn} 亩），不适用").format(
                 label=label, inn=fmt(to_mu(in_m2))))
         value = (in_m2 - out_m2) / out_m2 * 100.0
-        detail = tr("{label}永久基本农田调出 {out} 亩、调入 {inn} 亩，净增 {net} 亩，为调整（调出）面积的 {value}%").format(
-            label=label, out=fmt(to_mu(out_m2)), inn=fmt(to_mu(in_m2)), net=fmt(to_mu(in_m2 - out_m2)),
+        detail = tr("{label}永久基本农田调出 {out} 亩、调入 {inn} 亩，{change}，为调整（调出）面积的 {value}%").format(
+            label=label, out=fmt(to_mu(out_m2)), inn=fmt(to_mu(in_m2)), change=change_text(in_m2 - out_m2),
             value=fmt(value, rule.decimals))
         return make_finding(rule, scope, sid, value, numeric_threshold(rule), detail)
 
