@@ -141,6 +141,8 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
         self.exportButton.clicked.connect(lambda: self.open_algorithm("landconsolidation:exportunitscheme"))
         self.sketchUnitButton.toggled.connect(lambda on: self.toggle_sketch("units", on))
         self.sketchProjectButton.toggled.connect(lambda on: self.toggle_sketch("projects", on))
+        self.sketchProjectButton.toggled.connect(self._show_sketch_options)
+        self._show_sketch_options(False)
         self._fill_sketch_options()
         header = self.rulesTree.header()
         header.setStretchLastSection(False)
@@ -617,6 +619,11 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
         canvas.flashGeometries([geometry], crs)
 
     # ------------------------------------------------------------------ sketching
+    def _show_sketch_options(self, on):
+        """The 子项目 type and class pickers only while a 子项目 is drawn: a row more for the rules on a laptop."""
+        self.sketchTypeCombo.setVisible(on)
+        self.sketchClassCombo.setVisible(on)
+
     def toggle_sketch(self, role, on):
         other = self.sketchProjectButton if role == "units" else self.sketchUnitButton
         if on:
