@@ -16,7 +16,7 @@ import unicodedata
 from pathlib import Path
 
 from docx import Document
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
@@ -281,35 +281,68 @@ def text_units(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
 
 
-def column_widths(headers: list, rows: list, available: int, font_pt: float) -> list:
+SMALL_TABLE_PT = 9.0  # 小五: the size Chinese reports set a table in when 五号 does not fit the page
+
+
+def column_widths(headers: list, rows: list, available: int, font_pt: float, kinds: list | None = None) -> list:
     """Column widths (EMU) from the texts' lengths: each column as wide as its longest cell (a header may
-    take two lines), then the widest columns narrowed, as little as they can be, to fit ``available``."""
+    take two lines). If that is too wide, the text columns give up width in proportion to what they have
+    above four characters (figures never wrap); only if that is not enough are all columns scaled."""
     padding = Cm(0.5)  # the cell margins, both sides, and a little air
     unit = Pt(font_pt) * 0.55  # a Latin character or digit is about half an em (a CJK one a whole em)
+    kinds = kinds or ["text"] * len(headers)
     wanted = []
     for j, header in enumerate(headers):
         units = max([(text_units(header) + 1) // 2, 4] + [text_units(r[j]) for r in rows])
         wanted.append(int(units * unit + padding))
-    if sum(wanted) <= available:
+    excess = sum(wanted) - available
+    if excess <= 0:
         return wanted
-    narrow = sorted(wanted)
-    share = available / len(wanted)  # the widest columns share what the narrow ones leave
-    for k, width in enumerate(narrow):
-        rest = len(narrow) - k
-        share = (available - sum(narrow[:k])) / rest
-        if width > share:
-            break
-    return [int(min(w, share)) for w in wanted]
+    floor = int(8 * unit + padding)  # four CJK characters a line
+    slack = [max(0, w - floor) if kind == "text" else 0 for w, kind in zip(wanted, kinds)]
+    if sum(slack) >= excess:
+        return [int(w - s * excess / sum(slack)) for w, s in zip(wanted, slack)]
+    squeezed = [w - s for w, s in zip(wanted, slack)]
+    scale = available / sum(squeezed)
+    return [int(w * scale) for w in squeezed]
 
 
-def _cell_paragraph(cell, text: str, right: bool = False, bold: bool = False) -> None:
+def _table_layout(headers: list, texts: list, kinds: list, available: int) -> tuple[float, list, bool]:
+    """(font size, widths, fits): 五号 (10.5 pt) if the table fits the width that way, else 小五; ``fits``
+    is False when even 小五 wraps figures (the caller then sets the table on a landscape page)."""
+    widths: list = []
+    for font_pt in (SIZES["Table Grid"], SMALL_TABLE_PT):
+        widths = column_widths(headers, texts, available, font_pt, kinds)
+        natural = column_widths(headers, texts, 10 ** 12, font_pt, kinds)
+        if widths == natural:
+            return font_pt, widths, True
+    floor = int(8 * Pt(SMALL_TABLE_PT) * 0.55 + Cm(0.5))
+    natural = column_widths(headers, texts, 10 ** 12, SMALL_TABLE_PT, kinds)
+    needed = sum(w if kind != "text" else min(w, floor) for w, kind in zip(natural, kinds))
+    return SMALL_TABLE_PT, widths, needed <= available
+
+
+def _turn_page(document, landscape: bool) -> None:
+    """A new section on a new page, landscape or portrait (the page size and margins turned with it)."""
+    previous = document.sections[-1]
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    width, height = sorted((previous.page_width, previous.page_height), reverse=landscape)
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = width, height
+    if landscape != (previous.orientation == WD_ORIENT.LANDSCAPE):
+        section.left_margin, section.right_margin, section.top_margin, section.bottom_margin = (
+            previous.top_margin, previous.bottom_margin, previous.right_margin, previous.left_margin)
+
+
+def _cell_paragraph(cell, text: str, right: bool = False, bold: bool = False,
+                    font_pt: float = SIZES["Table Grid"]) -> None:
     cell.text = text
     for paragraph in cell.paragraphs:
         _plain(paragraph)
         if right:
             paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         for run in paragraph.runs:
-            run.font.size = Pt(SIZES["Table Grid"])
+            run.font.size = Pt(font_pt)
             run.font.bold = bold or None
             set_east_asian_font(run, FONTS["Table Grid"])
 
@@ -345,30 +378,40 @@ def _repeat_header(row) -> None:
 
 
 def _add_table(document, table: Table) -> None:
-    caption = document.add_paragraph(table.caption, style="Caption")
-    caption.paragraph_format.keep_with_next = True
     indexes = [i for i, c in enumerate(table.columns) if c[0] != tr("说明")]  # long messages stay in Excel
     headers = [table.columns[i][0] for i in indexes]
     kinds = [table.columns[i][1] for i in indexes]
     values = table.rows + table.evaluated_totals()
     texts = [[_format(row[i], kind) for i, kind in zip(indexes, kinds)] for row in values]
-    section = document.sections[-1]
-    widths = column_widths(headers, texts, section.page_width - section.left_margin - section.right_margin,
-                           SIZES["Table Grid"])
+
+    def layout() -> tuple[float, list, bool]:
+        section = document.sections[-1]
+        return _table_layout(headers, texts, kinds, section.page_width - section.left_margin - section.right_margin)
+
+    font_pt, widths, fits = layout()
+    turned = not fits and document.sections[-1].orientation != WD_ORIENT.LANDSCAPE
+    if turned:  # a wide table (子项目清单) on a landscape page of its own, as printed reports do
+        _turn_page(document, landscape=True)
+        font_pt, widths, fits = layout()
+    caption = document.add_paragraph(table.caption, style="Caption")
+    caption.paragraph_format.keep_with_next = True
     grid = document.add_table(rows=1 + len(texts), cols=len(headers))
     grid.style = document.styles["Table Grid"]
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     for j, header in enumerate(headers):
-        _cell_paragraph(grid.cell(0, j), header, bold=True)
+        _cell_paragraph(grid.cell(0, j), header, bold=True, font_pt=font_pt)
         grid.cell(0, j).paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     _repeat_header(grid.rows[0])
     totals_from = len(table.rows)
     for i, row in enumerate(texts):
         for j, text in enumerate(row):
-            _cell_paragraph(grid.cell(i + 1, j), text, right=kinds[j] != "text", bold=i >= totals_from)
+            _cell_paragraph(grid.cell(i + 1, j), text, right=kinds[j] != "text", bold=i >= totals_from,
+                            font_pt=font_pt)
     _fixed_layout(grid, widths)
     spacer = document.add_paragraph()  # the next caption or text does not touch the table
     _plain(spacer)
+    if turned:
+        _turn_page(document, landscape=False)
 
 
 def _add_figure(document, figure: Figure) -> None:

@@ -255,3 +255,28 @@ def test_xlsx_prints_landscape_one_page_wide_with_titles(package):
     indicator = book["指标核算表"]
     longest = max(len(str(r[0])) for r in indicator.iter_rows(min_row=3, values_only=True) if r[0])
     assert indicator.column_dimensions["A"].width >= 2 * longest  # CJK names count double
+
+
+# ----------------------------------------------------------------------------- Word: wide tables
+
+def _page_sizes(pdf: Path) -> list[tuple[float, float]]:
+    import subprocess
+
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return [(float(w), float(h)) for w, h in re.findall(r'<page width="([\d.]+)" height="([\d.]+)"', html)]
+
+
+def test_docx_wide_table_gets_a_landscape_page_and_its_figures_do_not_wrap(package, rendered):
+    """The 11-column 子项目清单 does not fit a portrait A4 even in 小五: it is set on a landscape page of its
+    own, the pages around it stay portrait, and no figure is broken over two lines."""
+    sizes = _page_sizes(rendered)
+    words = _words(rendered)
+    caption_pages = {w["page"] for w in words if w["text"] == "子项目清单"}
+    table_page = min(p for p in caption_pages if sizes[p - 1][0] > sizes[p - 1][1])  # the caption's page
+    assert sizes[table_page - 1][0] > sizes[table_page - 1][1]  # landscape
+    assert sizes[0][0] < sizes[0][1] and sizes[-1][0] < sizes[-1][1]  # the rest portrait
+    figures = [w["text"] for w in words if w["page"] in (table_page, table_page + 1)
+               and re.fullmatch(r"-?[\d,]+\.\d+", w["text"])]
+    assert figures and all(re.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d\d", f) for f in figures), figures
+    ids = [w["text"] for w in words if w["page"] == table_page and re.match(r"DY02-", w["text"])]
+    assert ids and all(re.fullmatch(r"DY02-\d\d", i) for i in ids), ids  # ids whole, not wrapped
