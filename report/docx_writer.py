@@ -12,7 +12,6 @@ the header row repeated on each page; the footer numbers the pages.
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 
 from docx import Document
@@ -24,15 +23,15 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Pt
 
 from ..core.common.i18n import tr
-from ..core.common.numbers import number_text
 from ..core.common.paths import RESOURCES_DIR
+from .table_layout import TABLE_PT, cell_text, table_layout
 from .unit_report import Figure, Table, UnitReport
 
 DEFAULT_TEMPLATE = RESOURCES_DIR / "templates" / "单元方案模板.docx"
 FONTS = {"Title": "方正小标宋简体", "Heading 1": "黑体", "Heading 2": "楷体", "Normal": "仿宋", "Caption": "黑体",
          "Table Grid": "宋体"}
 FALLBACK = {"方正小标宋简体": "宋体"}
-SIZES = {"Title": 22, "Heading 1": 16, "Heading 2": 15, "Normal": 14, "Caption": 11, "Table Grid": 10.5}
+SIZES = {"Title": 22, "Heading 1": 16, "Heading 2": 15, "Normal": 14, "Caption": 11, "Table Grid": TABLE_PT}
 
 
 def set_east_asian_font(style_or_run, name: str, latin: str = "Times New Roman") -> None:
@@ -266,62 +265,6 @@ def _plain(paragraph) -> None:
     form.space_before = form.space_after = Pt(0)
 
 
-def _format(value, kind: str) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    if kind in ("area", "percent", "number"):
-        return number_text(value) if not isinstance(value, str) else value
-    if kind == "integer":
-        return str(int(value)) if not isinstance(value, str) else value
-    return str(value)
-
-
-def text_units(text: str) -> int:
-    """Display width in Latin characters: a CJK (wide or full-width) character counts two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
-
-
-SMALL_TABLE_PT = 9.0  # 小五: the size Chinese reports set a table in when 五号 does not fit the page
-
-
-def column_widths(headers: list, rows: list, available: int, font_pt: float, kinds: list | None = None) -> list:
-    """Column widths (EMU) from the texts' lengths: each column as wide as its longest cell (a header may
-    take two lines). If that is too wide, the text columns give up width in proportion to what they have
-    above four characters (figures never wrap); only if that is not enough are all columns scaled."""
-    padding = Cm(0.5)  # the cell margins, both sides, and a little air
-    unit = Pt(font_pt) * 0.55  # a Latin character or digit is about half an em (a CJK one a whole em)
-    kinds = kinds or ["text"] * len(headers)
-    wanted = []
-    for j, header in enumerate(headers):
-        units = max([(text_units(header) + 1) // 2, 4] + [text_units(r[j]) for r in rows])
-        wanted.append(int(units * unit + padding))
-    excess = sum(wanted) - available
-    if excess <= 0:
-        return wanted
-    floor = int(8 * unit + padding)  # four CJK characters a line
-    slack = [max(0, w - floor) if kind == "text" else 0 for w, kind in zip(wanted, kinds)]
-    if sum(slack) >= excess:
-        return [int(w - s * excess / sum(slack)) for w, s in zip(wanted, slack)]
-    squeezed = [w - s for w, s in zip(wanted, slack)]
-    scale = available / sum(squeezed)
-    return [int(w * scale) for w in squeezed]
-
-
-def _table_layout(headers: list, texts: list, kinds: list, available: int) -> tuple[float, list, bool]:
-    """(font size, widths, fits): 五号 (10.5 pt) if the table fits the width that way, else 小五; ``fits``
-    is False when even 小五 wraps figures (the caller then sets the table on a landscape page)."""
-    widths: list = []
-    for font_pt in (SIZES["Table Grid"], SMALL_TABLE_PT):
-        widths = column_widths(headers, texts, available, font_pt, kinds)
-        natural = column_widths(headers, texts, 10 ** 12, font_pt, kinds)
-        if widths == natural:
-            return font_pt, widths, True
-    floor = int(8 * Pt(SMALL_TABLE_PT) * 0.55 + Cm(0.5))
-    natural = column_widths(headers, texts, 10 ** 12, SMALL_TABLE_PT, kinds)
-    needed = sum(w if kind != "text" else min(w, floor) for w, kind in zip(natural, kinds))
-    return SMALL_TABLE_PT, widths, needed <= available
-
-
 def _turn_page(document, landscape: bool) -> None:
     """A new section on a new page, landscape or portrait (the page size and margins turned with it)."""
     previous = document.sections[-1]
@@ -382,11 +325,11 @@ def _add_table(document, table: Table) -> None:
     headers = [table.columns[i][0] for i in indexes]
     kinds = [table.columns[i][1] for i in indexes]
     values = table.rows + table.evaluated_totals()
-    texts = [[_format(row[i], kind) for i, kind in zip(indexes, kinds)] for row in values]
+    texts = [[cell_text(row[i], kind) for i, kind in zip(indexes, kinds)] for row in values]
 
     def layout() -> tuple[float, list, bool]:
         section = document.sections[-1]
-        return _table_layout(headers, texts, kinds, section.page_width - section.left_margin - section.right_margin)
+        return table_layout(headers, texts, kinds, section.page_width - section.left_margin - section.right_margin)
 
     font_pt, widths, fits = layout()
     turned = not fits and document.sections[-1].orientation != WD_ORIENT.LANDSCAPE

@@ -21,12 +21,16 @@ import unicodedata
 import zlib
 from pathlib import Path
 
+from docx.shared import Cm
 from qgis.PyQt.QtCore import QMarginsF, QUrl
 from qgis.PyQt.QtGui import QFont, QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
-from ..core.common.numbers import number_text
+from .table_layout import SMALL_TABLE_PT, TABLE_PT, cell_text, column_widths, latin_runs, table_layout
 from .unit_report import Figure, Table, UnitReport
 
+TEXT_WIDTH = int(Cm(17.0))  # A4 less the 20 mm margins, in EMU (the unit of table_layout)
+NARROW_TABLE_PT = 7.0
+PDF_TABLE_PT = {TABLE_PT: 8.5, SMALL_TABLE_PT: 8.0}  # Word's 五号 and 小五 beside an 11 pt body
 SERIF = "'Noto Serif CJK SC', 'Source Han Serif SC', 'SimSun', 'Songti SC', serif"
 SANS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'SimHei', 'Heiti SC', sans-serif"
 STYLE = f"""
@@ -37,20 +41,9 @@ p {{ text-indent: 2em; line-height: 150%; margin: 4pt 0; }}
 p.center {{ text-align: center; text-indent: 0; }}
 p.caption {{ font-family: {SANS}; text-align: center; text-indent: 0; font-size: 10pt; }}
 table {{ border-collapse: collapse; }}
-th {{ font-family: {SANS}; font-size: 8.5pt; background-color: #ddebf7; }}
-td {{ font-size: 8.5pt; }}
+th {{ font-family: {SANS}; background-color: #ddebf7; }}
 td.number {{ text-align: right; }}
 """
-
-
-def _cell(value, kind: str) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    if kind in ("area", "percent", "number") and not isinstance(value, str):
-        return number_text(value)
-    if kind == "integer" and not isinstance(value, str):
-        return str(int(value))
-    return html.escape(str(value))
 
 
 def report_html(report: UnitReport, images: dict) -> str:
@@ -72,18 +65,28 @@ def report_html(report: UnitReport, images: dict) -> str:
 
 
 def _table_html(table: Table) -> str:
+    """A table with its columns fitted as in the Word file; one too wide for 小五 in 7 pt."""
     keep = [i for i, (header, _kind) in enumerate(table.columns) if header != "说明"]
-    rows = table.rows + table.evaluated_totals()
+    headers = [table.columns[i][0] for i in keep]
+    kinds = [table.columns[i][1] for i in keep]
+    texts = [[cell_text(values[i], table.columns[i][1]) for i in keep] for values in table.rows + table.evaluated_totals()]
+    font_pt, widths, fits = table_layout(headers, texts, kinds, TEXT_WIDTH)
+    if not fits:  # no landscape page in one QTextDocument: a smaller type instead
+        font_pt = NARROW_TABLE_PT
+        widths = column_widths(headers, texts, TEXT_WIDTH, font_pt, kinds)
+    size = f"font-size: {PDF_TABLE_PT.get(font_pt, font_pt):g}pt"  # the PDF's body is 11 pt, not Word's 14
     out = [f"<p class='caption'>{html.escape(table.caption)}</p>",
            "<table border='1' cellspacing='0' cellpadding='3' width='100%'><tr>"]
-    out += [f"<th>{html.escape(table.columns[i][0])}</th>" for i in keep]
+    out += [f"<th width='{100 * w / sum(widths):.1f}%' style='{size}'>{html.escape(h)}</th>"
+            for h, w in zip(headers, widths)]
     out.append("</tr>")
-    for values in rows:
+    for row in texts:
         out.append("<tr>")
-        for i in keep:
-            kind = table.columns[i][1]
+        for text, kind in zip(row, kinds):
+            whole = kind != "text" or (" " not in text and latin_runs(text) == [text])
+            look = f"{size}; white-space: nowrap" if whole else size  # figures, ids, years never wrap
             css = " class='number'" if kind != "text" else ""
-            out.append(f"<td{css}>{_cell(values[i], kind)}</td>")
+            out.append(f"<td{css} style='{look}'>{html.escape(text)}</td>")
         out.append("</tr>")
     out.append("</table>")
     return "".join(out)
@@ -123,7 +126,10 @@ def write_pdf(report: UnitReport, path: str, figure_paths: dict) -> None:
 _HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
 _SECTION = re.compile(rb"\d+\s+begin(bfchar|bfrange)(.*?)end\1", re.S)
 _OBJECT = re.compile(rb"(\d+) 0 obj\s*<<((?:(?!endobj).)*?)>>\s*stream\r?\n", re.S)
-_SPACES = {0x09: 0x20, 0x0A: 0x20, 0x0D: 0x20, 0xA0: 0x20}
+# Other code points fonts draw with one glyph, read as the one the report writes: control characters and
+# the no-break space as a space, the figure dash U+2012 (which the plugin never writes) as the en dash of
+# "2024–2026".
+_SAME_GLYPH = {0x09: 0x20, 0x0A: 0x20, 0x0D: 0x20, 0xA0: 0x20, 0x2012: 0x2013}
 # The unified ideograph each CJK Radicals Supplement character U+2E80..U+2EF3 stands for ("-": none), from
 # Unicode's EquivalentUnifiedIdeograph.txt (these have no NFKC decomposition; the Kangxi radicals do).
 _SUPPLEMENT = ("-厂乛乚乙亻冂𠘨刀刂卜㔾小小兀尣尢𡯂巳幺彑𫜹忄心扌攵-旡日月歺母民氵氺灬爫爫丬牛"
@@ -143,7 +149,7 @@ def _reading(text: str) -> str:
             folded = unicodedata.normalize("NFKC", ch)
             out.append(folded if len(folded) == 1 else ch)
         else:
-            out.append(chr(_SPACES.get(code, code)))
+            out.append(chr(_SAME_GLYPH.get(code, code)))
     return "".join(out)
 
 

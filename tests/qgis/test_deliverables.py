@@ -280,3 +280,17 @@ def test_docx_wide_table_gets_a_landscape_page_and_its_figures_do_not_wrap(packa
     assert figures and all(re.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d\d", f) for f in figures), figures
     ids = [w["text"] for w in words if w["page"] == table_page and re.match(r"DY02-", w["text"])]
     assert ids and all(re.fullmatch(r"DY02-\d\d", i) for i in ids), ids  # ids whole, not wrapped
+
+
+def test_pdf_tables_never_break_figures_ids_or_years(package):
+    """In the plugin's PDF (one portrait page size) the 子项目清单 is set smaller instead of turned: its
+    figures, ids and years stay on one line each."""
+    words = _words(package / "单元方案.pdf")
+    pages = sorted({w["page"] for w in words if w["text"] == "子项目清单"})
+    on_table = [w["text"] for w in words if w["page"] in (pages[-1], pages[-1] + 1)]
+    figures = [t for t in on_table if re.fullmatch(r"-?[\d,]+\.\d+", t)]
+    assert figures and all(re.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d\d", f) for f in figures), figures
+    ids = [t for t in on_table if t.startswith("DY02-")]
+    assert ids and all(re.fullmatch(r"DY02-\d\d", i) for i in ids), ids
+    years = [t for t in on_table if re.match(r"20\d\d", t)]
+    assert years and all(re.fullmatch(r"20\d\d(–20\d\d)?", y) for y in years), years
