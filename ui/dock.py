@@ -32,7 +32,7 @@ from qgis.PyQt.QtGui import QBrush, QColor
 from qgis.PyQt.QtWidgets import QHeaderView, QListWidgetItem, QTreeWidgetItem, QWidget
 
 from ..core.common.errors import LandConsolidationError
-from ..core.common.i18n import tr
+from ..core.common.i18n import tr, translatable
 from ..core.common.numbers import SQUARE_METRES_PER_MU, area_text, change_text, percent_text, value_text
 from ..core.ingest.validate import ROLES
 from ..core.rules.evaluate import COMPARE_TEXT, FAIL, NOT_APPLICABLE, PASS, share
@@ -52,13 +52,16 @@ ROLE_WIDGETS = {"units": "unitsLayer", "projects": "projectsLayer", "pbf_plan": 
                 "landuse": "landuseLayer", "pbf": "pbfLayer", "eco": "ecoLayer", "udb": "udbLayer",
                 "udb_plan": "udbPlanLayer", "townships": "townshipsLayer"}
 REQUIRED_ROLES = ("units", "landuse")
-STATUS_LOOK = {PASS: ("✓ 符合", "#1a7f37", "#e6f4ea"), FAIL: ("✗ 不符合", "#c62828", "#fdecea"),
-               NOT_APPLICABLE: ("– 不适用", "#6e6e6e", "#f2f2f2")}
+# status → (mark, word, text colour, background); the words through tr() where they are shown
+STATUS_LOOK = {PASS: ("✓", translatable("符合"), "#1a7f37", "#e6f4ea"),
+               FAIL: ("✗", translatable("不符合"), "#c62828", "#fdecea"),
+               NOT_APPLICABLE: ("–", translatable("不适用"), "#6e6e6e", "#f2f2f2")}
 STATUS_ORDER = {FAIL: 0, PASS: 1, NOT_APPLICABLE: 2}  # failing rows first, then passing, then not applicable
 STALE_LOOK = ("#9e9e9e", "#f5f5f5")  # grey text on a grey background: figures of an earlier state
 STALE_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's status while it is greyed out
 SCHEME_VIEW = ""
 DEFAULT_UNIT_ID_FIELD = "DYBH"
+DOCK_WIDTH = 400  # px on first show (QGIS gives 300): the rule table's figures in view beside its titles
 LIST_LINES = 5  # the warnings and conflicts lists show this many lines, then scroll
 RULE_ROWS = 8  # rule rows the table keeps in view (the body scrolls when the dock is lower than that)
 
@@ -111,7 +114,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
         window = self.parentWidget()
         if not getattr(self, "_sized", False) and hasattr(window, "resizeDocks") and not self.isFloating():
             self._sized = True
-            wanted = min(self.widget().sizeHint().width(), window.width() // 3)
+            wanted = min(max(self.widget().sizeHint().width(), DOCK_WIDTH), window.width() // 3)
             if self.width() < wanted:
                 window.resizeDocks([self], [wanted], Qt.Orientation.Horizontal)
 
@@ -147,10 +150,11 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
         header = self.rulesTree.header()
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(36)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        line = self.fontMetrics().lineSpacing()
-        for column, width in enumerate((6, 12, 6, 6, 7)):  # in lines: the rule's title gets the most
-            header.resizeSection(column, width * line)
+        # Verdict, scope, value and requirement as wide as their texts; the rule's title takes what is left
+        # (elided, whole in the tooltip): every figure stays in view in a dock a third of a laptop wide.
+        for column in range(header.count()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for group in (self.setupGroup, self.summaryGroup, self.warningsGroup, self.conflictsGroup):
             group.setSaveCollapsedState(False)  # the panel decides what is open, not an earlier session
         line = self.fontMetrics().lineSpacing()
@@ -447,13 +451,16 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
         rules = {r.id: r for r in self.result.ruleset.rules}
         for finding in self.visible_findings(unit_id):
             rule = rules[finding.rule_id]
-            text, colour, background = STATUS_LOOK[finding.status]
+            mark, word, colour, background = STATUS_LOOK[finding.status]
+            text = f"{mark} {tr(word)}"
             if stale:  # the mark is replaced: a ✓ of an earlier state must not read as a ✓ now
-                text, (colour, background) = tr("⊘ 曾{word}").format(word=tr(text)[2:]), STALE_LOOK
-            item = QTreeWidgetItem([tr(text), finding.title, self._scope_text(finding),
+                text, (colour, background) = tr("⊘ 曾{word}").format(word=tr(word)), STALE_LOOK
+            item = QTreeWidgetItem([text, finding.title, self._scope_text(finding),
                                     self._value_text(finding, rule), self._requirement_text(finding, rule)])
-            tip = tr("已过期：{reason}").format(reason=self.stale_reason) + "\n" + finding.message \
-                if stale else finding.message
+            where = finding.scope_id if finding.scope != "scheme" else tr("方案")
+            tip = f"{finding.title}（{where}）\n{finding.message}"
+            if stale:
+                tip = tr("已过期：{reason}").format(reason=self.stale_reason) + "\n" + tip
             for column in range(5):
                 item.setBackground(column, QBrush(QColor(background)))
                 item.setForeground(column, QBrush(QColor(colour if column == 0 or stale else "#202020")))
@@ -484,7 +491,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
             return tr("方案")
         if finding.scope == "township":
             name = self.result.indicators.per_township["name"].get(finding.scope_id, "")
-            return f"{finding.scope_id} {name}".strip()
+            return str(name or finding.scope_id)  # the name is what fits a narrow dock; the code is in the tooltip
         return tr("单元 {id}").format(id=finding.scope_id)
 
     @staticmethod
@@ -530,8 +537,9 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
         for index, conflict in enumerate(self.result.conflicts):
             if unit_id and conflict.scope_id in units and conflict.scope_id != unit_id:
                 continue
-            text = tr("{kind} · {scope} · {area}").format(kind=conflict.kind, scope=conflict.scope_id or tr("方案"),
-                                                         area=area_text(conflict.area_m2))
+            # the conflict polygon's own area: the rule's figure (三调统计, TBDLMJ pro-rated) may differ
+            text = tr("{kind} · {scope} · 图形面积 {area}").format(
+                kind=conflict.kind, scope=conflict.scope_id or tr("方案"), area=area_text(conflict.area_m2))
             self.conflictsList.addItem(text)
             self.conflictsList.item(self.conflictsList.count() - 1).setData(Qt.ItemDataRole.UserRole, index)
 
@@ -548,9 +556,11 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
             messages.append((text, text))
         had = self.warningsList.count()
         self.warningsList.clear()
-        for shown, text in messages:
+        for position, (shown, text) in enumerate(messages):
             item = QListWidgetItem(shown)
             item.setToolTip(text + "\n" + tr("单击：在图层上选中并缩放到所涉要素"))
+            if self.stale_reason and position > 0:  # warnings of the earlier, out-of-date result
+                item.setForeground(QBrush(QColor(STALE_LOOK[0])))
             item.setData(Qt.ItemDataRole.UserRole, text)
             self.warningsList.addItem(item)
         count = self.warningsList.count()

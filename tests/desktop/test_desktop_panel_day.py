@@ -62,7 +62,9 @@ def layout(dock, name):
     canvas = iface.mapCanvas()
     result[name] = {"window": [win.width(), win.height()], "dock": [dock.width(), dock.height()],
                     "canvas": [canvas.width(), canvas.height()], "visible_rows": visible_rows,
-                    "rows": len(rows(dock)), "hidden_buttons": hidden, "buttons": len(buttons)}
+                    "rows": len(rows(dock)), "hidden_buttons": hidden, "buttons": len(buttons),
+                    # every column (verdict, rule, scope, value, requirement) without scrolling sideways
+                    "columns": [tree.header().length(), tree.viewport().width()]}
     win.grab().save(str(workdir / (name + ".png")))
 
 win.setGeometry(QgsApplication.primaryScreen().availableGeometry())  # maximised on the laptop
@@ -197,6 +199,7 @@ def test_panel_survives_the_day_on_a_laptop(tmp_path, artifacts_dir, sample_gpkg
     assert laptop["window"][0] <= 1366 and laptop["window"][1] <= 768, laptop
     assert laptop["hidden_buttons"] == [] and laptop["buttons"] >= 5, laptop
     assert laptop["visible_rows"] >= 8, laptop
+    assert laptop["columns"][0] <= laptop["columns"][1], laptop  # the figures are in view, not off to the right
     assert laptop["canvas"][0] > laptop["dock"][0], laptop
     assert result["marks"] == sorted(result["marks"], key="✗✓–".index)  # failing rows first
     assert all("公顷" in text for text in result["summary"][:2]), result["summary"]

@@ -376,3 +376,24 @@ def test_a_new_project_clears_the_panel(dock, project_layers, slot_errors):
     assert shown_rows(dock) == [] and dock.warnings_shown() == []
     dock.shutdown()
     assert slot_errors == []
+
+
+def test_renaming_a_layer_in_use_keeps_the_check_and_its_choices(dock, project_layers, slot_errors):
+    """A planner renames 整治单元 in the layer tree: the pickers keep the layer (chosen by id, not by name),
+    the check goes on with the next edit, and the saved choice still restores it."""
+    from fixtures.panel import shown_rows
+
+    dock.apply()
+    wait_until_idle(dock.controller)
+    before = shown_rows(dock)
+    units = project_layers["units"]
+    units.setName("整治单元（第二稿）")
+    QgsApplication.processEvents()
+    assert dock.unitsLayer.currentLayer() is units and dock.unitIdField.currentField() == "DYBH"
+    _add_project(project_layers["projects"], "DY01-09", "农民集聚安置", "0702", grid.P8)
+    wait_until_idle(dock.controller)
+    assert_panel_equals_check(dock, project_layers)  # the edit was computed, on the renamed layer
+    assert len(shown_rows(dock)) == len(before) and not dock.is_stale
+    dock.unitsLayer.setLayer(None)
+    assert dock.restore_from_project() and dock.unitsLayer.currentLayer() is units
+    assert slot_errors == []
