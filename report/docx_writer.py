@@ -50,25 +50,27 @@ def set_east_asian_font(style_or_run, name: str, latin: str = "Times New Roman")
     fonts.set(qn("w:hAnsi"), latin)
 
 
-def _set_language(styles_element) -> None:
+def _child(parent, tag: str, first: bool = False):
+    """``parent``'s child ``tag``, made (first or last) if it has none."""
+    element = parent.find(qn(tag))
+    if element is None:
+        element = OxmlElement(tag)
+        if first:
+            parent.insert(0, element)
+        else:
+            parent.append(element)
+    return element
+
+
+def _set_language(styles_element, only_if_unset: bool = False) -> None:
     """docDefaults: Chinese (zh-CN) for East Asian text and the default language, so that Word and
-    LibreOffice use Chinese line breaking, punctuation and proofing."""
-    defaults = styles_element.find(qn("w:docDefaults"))
-    if defaults is None:
-        defaults = OxmlElement("w:docDefaults")
-        styles_element.insert(0, defaults)
-    rpr_default = defaults.find(qn("w:rPrDefault"))
-    if rpr_default is None:
-        rpr_default = OxmlElement("w:rPrDefault")
-        defaults.insert(0, rpr_default)
-    rpr = rpr_default.find(qn("w:rPr"))
-    if rpr is None:
-        rpr = OxmlElement("w:rPr")
-        rpr_default.append(rpr)
-    lang = rpr.find(qn("w:lang"))
-    if lang is None:
-        lang = OxmlElement("w:lang")
-        rpr.append(lang)
+    LibreOffice use Chinese line breaking, punctuation and proofing. With ``only_if_unset`` an
+    institute's template keeps its own choice (Word's blank en-US counts as unset)."""
+    defaults = _child(styles_element, "w:docDefaults", first=True)
+    rpr = _child(_child(defaults, "w:rPrDefault", first=True), "w:rPr")
+    lang = _child(rpr, "w:lang")
+    if only_if_unset and lang.get(qn("w:eastAsia")) not in (None, "", "en-US"):
+        return
     lang.set(qn("w:val"), "zh-CN")
     lang.set(qn("w:eastAsia"), "zh-CN")
     lang.set(qn("w:bidi"), "ar-SA")
@@ -139,12 +141,8 @@ def write_document(report: UnitReport, path: str, template: str | Path | None = 
                 _add_figure(document, block)
     for section in document.sections:
         _page_number_footer(section)
-    _set_language(document.styles.element)
-    settings = document.settings.element
-    update = settings.find(qn("w:updateFields"))
-    if update is None:
-        update = OxmlElement("w:updateFields")
-        settings.append(update)
+    _set_language(document.styles.element, only_if_unset=True)  # an institute template keeps its language
+    update = _child(document.settings.element, "w:updateFields")
     update.set(qn("w:val"), "true")  # Word refreshes the table of contents on opening
     document.core_properties.title = report.title
     document.core_properties.author = report.organisation or "全域整治 Land Consolidation"

@@ -21,14 +21,15 @@ import unicodedata
 import zlib
 from pathlib import Path
 
-from docx.shared import Cm
 from qgis.PyQt.QtCore import QMarginsF, QUrl
 from qgis.PyQt.QtGui import QFont, QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from .table_layout import SMALL_TABLE_PT, TABLE_PT, cell_text, column_widths, latin_runs, table_layout
 from .unit_report import Figure, Table, UnitReport
 
-TEXT_WIDTH = int(Cm(17.0))  # A4 less the 20 mm margins, in EMU (the unit of table_layout)
+MARGIN_MM = 20
+EMU_PER_MM = 36000
+TEXT_WIDTH = (210 - 2 * MARGIN_MM) * EMU_PER_MM  # A4's width less the margins, in EMU (the unit of table_layout)
 NARROW_TABLE_PT = 7.0
 PDF_TABLE_PT = {TABLE_PT: 8.5, SMALL_TABLE_PT: 8.0}  # Word's 五号 and 小五 beside an 11 pt body
 SERIF = "'Noto Serif CJK SC', 'Source Han Serif SC', 'SimSun', 'Songti SC', serif"
@@ -107,7 +108,7 @@ def write_pdf(report: UnitReport, path: str, figure_paths: dict) -> None:
             images[key] = url
     document.setHtml(report_html(report, images))
     writer = QPdfWriter(str(Path(path)))
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(20, 20, 20, 20),
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
                                      QPageLayout.Unit.Millimeter))
     writer.setResolution(300)
     writer.setTitle(report.title)

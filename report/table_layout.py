@@ -13,12 +13,15 @@ import unicodedata
 from docx.shared import Cm, Pt
 
 from ..core.common.numbers import number_text
+from .unit_report import Measure
 
 TABLE_PT = 10.5  # 五号
 
 
 def cell_text(value, kind: str) -> str:
     """A cell as every writer prints it (figures by the one rule of core/common/numbers.py)."""
+    if isinstance(value, Measure):
+        return number_text(value.value, value.decimals)
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if kind in ("area", "percent", "number"):

@@ -32,11 +32,20 @@ from ..core.products.tables import (
     transitions_long,
 )
 from ..core.rules.evaluate import FAIL, NOT_APPLICABLE, PASS, limit_text, share, verdict_text
+from ..core.rules.landclasses import class_flags
 
 CHAPTERS = ("概况", "现状分析", "问题与潜力分析", "整治目标与指标", "整治任务与子项目", "永久基本农田布局优化",
             "三线协调与合规性分析", "投资估算与实施时序", "附表与附图")
 CHINESE_NUMBERS = "一二三四五六七八九十"
 MAP_TITLES = ("区位图", "土地利用现状图", "整治规划图", "永久基本农田调整前后对比图", "三线关系图")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A figure printed at its own decimals (a rule's value or threshold): text in Word and PDF, a number
+    with that many decimals in Excel."""
+    value: float | None
+    decimals: int = 2
 
 
 @dataclass
@@ -333,8 +342,8 @@ def _indicator_table(findings: list, result: CheckResult) -> Table:
     for f in findings:
         rule = rules[f.rule_id]
         scope = {"scheme": tr("整治区域"), "unit": tr("单元"), "township": tr("乡镇")}[f.scope]
-        rows.append([f.title, f"{scope} {f.scope_id}".strip(), value_text(f.value, rule.decimals),
-                     value_text(f.threshold, rule.decimals), f.unit, verdict_text(f.status), rule.clause,
+        rows.append([f.title, f"{scope} {f.scope_id}".strip(), Measure(f.value, rule.decimals),
+                     Measure(f.threshold, rule.decimals), f.unit, verdict_text(f.status), rule.clause,
                      f.message])
     return Table("指标核算表", tr("表 2 指标核算表"),
                  [(tr("指标"), "text"), (tr("范围"), "text"), (tr("数值"), "number"), (tr("阈值"), "number"),
@@ -361,14 +370,15 @@ def _project_table(projects: pd.DataFrame, land_mu: float) -> Table:
     """Each 子项目 with where it lies, its scale, its 新增耕地, investment, funding and years. The scale total
     is the land the 子项目 cover (overlaps once) unless planners gave the scales (JSGM), which then add up."""
     rows = [[p["id"], p["name"], "/".join(x for x in (p["township"], p["village"]) if x), p["task"], p["type"],
-             p["scale_mu"], to_mu(p["farmland_gain_m2"]), p["investment"], p["funding"], p["body"], p["years_text"]]
+             p["code"], p["scale_mu"], to_mu(p["farmland_gain_m2"]), p["investment"], p["funding"], p["body"], p["years_text"]]
             for _, p in projects.iterrows()]
     given_scale = bool(len(projects)) and bool(projects["scale_given"].any())
     return Table("子项目清单", tr("表 3 子项目清单"),
                  [(tr("子项目编号"), "text"), (tr("名称"), "text"), (tr("所在乡镇/村"), "text"), (tr("整治任务"), "text"),
-                  (tr("子项目类型"), "text"), (tr("建设规模（亩）"), "area"), (tr("新增耕地（亩）"), "area"),
+                  (tr("子项目类型"), "text"), (tr("规划地类"), "text"), (tr("建设规模（亩）"), "area"), (tr("新增耕地（亩）"), "area"),
                   (tr("投资（万元）"), "area"), (tr("资金来源"), "text"), (tr("实施主体"), "text"), (tr("年度"), "text")],
-                 rows, total_row=[tr("合计"), "", "", "", "", "SUM" if given_scale else land_mu, "SUM", "SUM", "", "", ""])
+                 rows, total_row=[tr("合计"), "", "", "", "", "", "SUM" if given_scale else land_mu, "SUM", "SUM", "", "",
+                                  ""])
 
 
 def _flow_table(transitions: pd.DataFrame) -> Table:
@@ -407,11 +417,6 @@ def _text(value) -> str:
     return "" if text in ("NULL", "nan") else text
 
 
-def _flags(codes: np.ndarray, predicate) -> np.ndarray:
-    if len(codes) == 0:
-        return np.zeros(0, dtype=bool)
-    unique, inverse = np.unique(codes.astype(str), return_inverse=True)
-    return np.array([predicate(c) for c in unique], dtype=bool)[inverse]
 
 
 class _Places:
@@ -489,8 +494,8 @@ def project_farmland_gain(result: CheckResult, unit_id: str) -> dict:
     classes = result.baseline.classes
     mine = (t["unit_id"] == unit_id).to_numpy() & (t["project"].to_numpy() >= 0)
     chosen = t[mine]
-    before = np.where(_flags(chosen["code_before"].to_numpy(), classes.is_farmland), chosen["main_before_m2"], 0.0)
-    after = np.where(_flags(chosen["code_after"].to_numpy(), classes.is_farmland), chosen["main_after_m2"], 0.0)
+    before = np.where(class_flags(chosen["code_before"].to_numpy(), classes.is_farmland), chosen["main_before_m2"], 0.0)
+    after = np.where(class_flags(chosen["code_after"].to_numpy(), classes.is_farmland), chosen["main_after_m2"], 0.0)
     gain = pd.Series(after - before).groupby(chosen["project"].to_numpy().astype(np.int64)).sum()
     return {int(k): float(v) for k, v in gain.items()}
 

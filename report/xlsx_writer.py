@@ -4,15 +4,14 @@ print set-up a reviewer can print from: A4 landscape, one page wide, header rows
 
 from __future__ import annotations
 
-import unicodedata
-
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from ..core.common.i18n import tr
-from .unit_report import Table, UnitReport
+from .table_layout import cell_text, text_units
+from .unit_report import Measure, Table, UnitReport
 
 FORMATS = {"area": "#,##0.00", "percent": "0.00", "number": "0.00", "integer": "0", "text": "@"}
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -22,11 +21,6 @@ FONT = "宋体"
 HEADER_ROW = 2
 MAX_WIDTH = 60  # characters; longer texts (说明) wrap
 NUMBER_WIDTH = 12
-
-
-def text_units(text: str) -> int:
-    """Display width in Latin characters: a CJK (wide or full-width) character counts two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
 
 
 def write_workbook(report: UnitReport, path: str) -> None:
@@ -46,7 +40,7 @@ def write_workbook(report: UnitReport, path: str) -> None:
         for offset, values in enumerate(table.rows):
             for column, ((_header, kind), value) in enumerate(zip(table.columns, values), start=1):
                 cell = sheet.cell(row=first + offset, column=column, value=_cell_value(value, kind))
-                cell.number_format = FORMATS[kind]
+                cell.number_format = _number_format(value, kind)
                 cell.border = BORDER
                 cell.font = Font(name=FONT)
         last = first + len(table.rows) - 1
@@ -91,10 +85,7 @@ def _fit_columns(sheet, table: Table) -> None:
             value = values[column - 1] if column - 1 < len(values) else None
             if value is None or (isinstance(value, str) and (value == "SUM" or value.startswith(("SUMIF:", "DIFF:")))):
                 continue
-            if kind != "text" and not isinstance(value, str):
-                widths.append(len(f"{value:,.2f}") + 1)
-            else:
-                widths.append(text_units(value))
+            widths.append(text_units(cell_text(value, kind)) + (kind != "text"))
         width = min(MAX_WIDTH, max(widths) + 2)
         if kind != "text":
             width = max(width, NUMBER_WIDTH)
@@ -118,7 +109,16 @@ def _print_setup(sheet) -> None:
     sheet.oddFooter.center.text = tr("第 &P 页，共 &N 页")
 
 
+def _number_format(value, kind: str) -> str:
+    """The column's format; a Measure's own decimals (4 for a 倍 figure)."""
+    if isinstance(value, Measure):
+        return "#,##0" + ("." + "0" * value.decimals if value.decimals else "")
+    return FORMATS[kind]
+
+
 def _cell_value(value, kind):
+    if isinstance(value, Measure):
+        return value.value
     if value is None:
         return None
     if isinstance(value, float) and value != value:

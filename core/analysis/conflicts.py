@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.i18n import translatable
-from ..rules.landclasses import LandClasses
+from ..rules.landclasses import LandClasses, class_flags
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,8 @@ class PieceFacts:
 
     @classmethod
     def of(cls, table: pd.DataFrame, classes: LandClasses, has_eco: bool, has_udb: bool) -> PieceFacts:
-        before = _flags(table["code_before"].to_numpy(), classes.is_construction)
-        after = _flags(table["code_after"].to_numpy(), classes.is_construction)
+        before = class_flags(table["code_before"].to_numpy(), classes.is_construction)
+        after = class_flags(table["code_after"].to_numpy(), classes.is_construction)
         return cls(pbf=table["in_pbf_plan"].to_numpy(dtype=bool), eco=table["in_eco"].to_numpy(dtype=bool),
                    udb=table["in_udb_plan"].to_numpy(dtype=bool),
                    new_construction=~before & after & (table["project"].to_numpy() >= 0),
@@ -75,10 +75,3 @@ KINDS = (
 KIND_BY_KEY = {kind.key: kind for kind in KINDS}
 # What the rule pbf_control_line_overlap counts: planned PBF in the red line or the urban boundary.
 PBF_OVERLAP_KINDS = ("pbf_eco_udb", "pbf_eco", "pbf_udb")
-
-
-def _flags(codes: np.ndarray, predicate: Callable[[str], bool]) -> np.ndarray:
-    if len(codes) == 0:
-        return np.zeros(0, dtype=bool)
-    unique, inverse = np.unique(codes.astype(str), return_inverse=True)
-    return np.array([predicate(c) for c in unique], dtype=bool)[inverse]

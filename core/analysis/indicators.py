@@ -8,7 +8,7 @@ All areas in m² here; conversion to 亩/公顷 happens where figures are shown.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, TypedDict, cast
+from typing import Iterable, TypedDict, cast
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from shapely import STRtree
 from ..geometry.overlay import SLIVER_AREA_M2, polygonal, robust
 from ..ingest.baseline import Baseline
 from ..ingest.plan import Plan
+from ..rules.landclasses import class_flags
 from ..rules.ruleset import Ruleset
 from .cache import AnalysisCache
 from .patches import PatchClass, Patches, find_patches
@@ -96,11 +97,6 @@ def compute_indicators(baseline: Baseline, plan: Plan, pieces: Pieces, ruleset: 
                       udb=_cached_udb(baseline, plan, ruleset, cache.udb.valid_for(plan.udb_plan, ruleset)))
 
 
-def _class_flags(codes: np.ndarray, predicate: Callable[[str], bool]) -> np.ndarray:
-    unique, inverse = np.unique(codes.astype(str), return_inverse=True)
-    return np.array([predicate(c) for c in unique], dtype=bool)[inverse] if len(codes) else np.zeros(0, bool)
-
-
 def _per_unit(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame) -> pd.DataFrame:
     classes = baseline.classes
     t = pieces.table
@@ -112,19 +108,19 @@ def _per_unit(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataFrame
         return np.bincount(unit, weights=weights, minlength=n_units)
 
     area = t["area_m2"].to_numpy()
-    farm_b = _class_flags(t["code_before"].to_numpy(), classes.is_farmland)
-    farm_a = _class_flags(t["code_after"].to_numpy(), classes.is_farmland)
-    cons_b = _class_flags(t["code_before"].to_numpy(), classes.is_construction)
-    cons_a = _class_flags(t["code_after"].to_numpy(), classes.is_construction)
+    farm_b = class_flags(t["code_before"].to_numpy(), classes.is_farmland)
+    farm_a = class_flags(t["code_after"].to_numpy(), classes.is_farmland)
+    cons_b = class_flags(t["code_before"].to_numpy(), classes.is_construction)
+    cons_a = class_flags(t["code_after"].to_numpy(), classes.is_construction)
     main_b = t["main_before_m2"].to_numpy()
     main_a = t["main_after_m2"].to_numpy()
     flags = {name: t["in_" + name].to_numpy(dtype=bool) for name in ("pbf", "pbf_plan", "eco", "udb_plan")}
 
     f_unit = t["unit"].to_numpy().astype(np.int64)[flow["piece"].to_numpy()]
-    f_from_farm = _class_flags(flow["from"].to_numpy(), classes.is_farmland)
-    f_to_farm = _class_flags(flow["to"].to_numpy(), classes.is_farmland)
-    f_from_cons = _class_flags(flow["from"].to_numpy(), classes.is_construction)
-    f_to_cons = _class_flags(flow["to"].to_numpy(), classes.is_construction)
+    f_from_farm = class_flags(flow["from"].to_numpy(), classes.is_farmland)
+    f_to_farm = class_flags(flow["to"].to_numpy(), classes.is_farmland)
+    f_from_cons = class_flags(flow["from"].to_numpy(), classes.is_construction)
+    f_to_cons = class_flags(flow["to"].to_numpy(), classes.is_construction)
     f_m2 = flow["m2"].to_numpy()
     f_eco = flow["in_eco"].to_numpy(dtype=bool)
 
@@ -163,8 +159,8 @@ def _per_township(baseline: Baseline, plan: Plan, pieces: Pieces, flow: pd.DataF
     classes = baseline.classes
     t = pieces.table
     touched = sorted({c for c in t["township"].to_numpy() if c})
-    f_from_farm = _class_flags(flow["from"].to_numpy(), classes.is_farmland)
-    f_to_farm = _class_flags(flow["to"].to_numpy(), classes.is_farmland)
+    f_from_farm = class_flags(flow["from"].to_numpy(), classes.is_farmland)
+    f_to_farm = class_flags(flow["to"].to_numpy(), classes.is_farmland)
     lost = flow[f_from_farm & ~f_to_farm].groupby("township")["m2"].sum()
     pbf_out_units = t[t["in_pbf"] & ~t["in_pbf_plan"]].groupby("township")["area_m2"].sum()
     rows = []

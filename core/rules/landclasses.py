@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
+import numpy as np
 import yaml
 
 from ..common.i18n import tr
@@ -37,6 +39,14 @@ def base_code(code: str) -> str:
     if code.endswith(ADJUSTABLE_SUFFIX) and len(code) > 2:
         return code[: -len(ADJUSTABLE_SUFFIX)]
     return code
+
+
+def class_flags(codes: np.ndarray, predicate: Callable[[str], bool]) -> np.ndarray:
+    """``predicate`` (e.g. ``LandClasses.is_farmland``) of every code, asked once per distinct code."""
+    if len(codes) == 0:
+        return np.zeros(0, dtype=bool)
+    unique, inverse = np.unique(codes.astype(str), return_inverse=True)
+    return np.array([predicate(c) for c in unique], dtype=bool)[inverse]
 
 
 @dataclass(frozen=True)

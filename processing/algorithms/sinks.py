@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import Callable, Mapping, Optional, Union
 
 import numpy as np
@@ -86,8 +85,9 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
 
 
 # Processing holds post-processors by pointer only: Python must keep them until the layers are loaded
-# (a batch of runs loads them at its end), so the last few hundred are kept here.
-_KEPT: deque = deque(maxlen=500)
+# (a batch of runs loads them all at its end), and cannot tell Python when it is done with them: all are
+# kept for the session (a few hundred bytes each, one per result layer loaded).
+_KEPT: list = []
 
 
 def style_on_load(context, destination: Optional[str], style: Optional[Style]) -> Optional[StyleOnLoad]:

@@ -107,6 +107,11 @@ def test_xlsx_sheets_numbers_and_formulas(exported):
     for finding in engine.findings:
         if finding.scope == "unit" and finding.scope_id == "DY02":
             assert verdicts[(finding.title, f"单元 {finding.scope_id}")] in ("符合", "不符合", "不适用")
+    # values and thresholds are numbers Excel can sum and sort, shown at their rule's decimals
+    decimals = {f.title: engine.ruleset.rule(f.rule_id).decimals for f in engine.findings}
+    cells = [r for r in indicators.iter_rows(min_row=3) if r[0].value in decimals and r[2].value is not None]
+    assert cells and all(isinstance(r[2].value, (int, float)) for r in cells)  # Excel keeps 0.0 as 0
+    assert all(r[2].number_format.endswith("." + "0" * decimals[r[0].value]) for r in cells)
 
 
 def test_pdf_text_is_chinese_and_holds_the_figures(exported, artifacts_dir):

@@ -85,4 +85,4 @@ def test_the_report_shows_the_new_rule(ruleset_file):
     report = build_unit_report(result, "DY02")
     table = next(t for t in report.tables.values() if any(row[0] == TITLE for row in t.rows))
     row = next(row for row in table.rows if row[0] == TITLE)
-    assert row[2] == f"{SHARE['DY02']:.2f}" and row[5] == "不符合"  # printed at the rule's decimals
+    assert row[2].value == pytest.approx(SHARE["DY02"], rel=1e-6) and row[2].decimals == 2 and row[5] == "不符合"

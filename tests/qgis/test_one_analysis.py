@@ -91,6 +91,7 @@ def test_the_report_counts_overlapping_projects_land_once():
     report = build_unit_report(result, "DY01")
     land = grid.mu(grid.a(grid.R(1, 2, 2.5, 3)))
     table = report.tables["子项目清单"]
-    assert sum(row[5] for row in table.rows) == pytest.approx(grid.mu(2 * grid.a(grid.C(1, 2))), rel=1e-6)  # as drawn
-    assert table.total_values()[5] == pytest.approx(land, rel=1e-6)
+    scale = [header for header, _kind in table.columns].index("建设规模（亩）")
+    assert sum(row[scale] for row in table.rows) == pytest.approx(grid.mu(2 * grid.a(grid.C(1, 2))), rel=1e-6)  # as drawn
+    assert table.total_values()[scale] == pytest.approx(land, rel=1e-6)
     assert f"生态保护修复 2 个、{land:,.2f} 亩" in report.all_text()

@@ -22,6 +22,7 @@ from fixtures.builders import layer
 from land_consolidation.core.geometry.measure import SQUARE_METRES_PER_MU
 from land_consolidation.core.ingest.layers import SchemeLayers
 from land_consolidation.core.products.check import run_check
+from land_consolidation.report.table_layout import cell_text
 from land_consolidation.report.unit_report import Figure, Table, build_unit_report
 
 P1 = grid.C(4, 2)
@@ -107,7 +108,7 @@ def test_overview_names_the_townships_villages_and_population(report):
 
 def test_project_list_new_farmland_place_and_fields(report):
     table = _table(report, "子项目清单")
-    assert [h for h, _ in table.columns] == ["子项目编号", "名称", "所在乡镇/村", "整治任务", "子项目类型", "建设规模（亩）",
+    assert [h for h, _ in table.columns] == ["子项目编号", "名称", "所在乡镇/村", "整治任务", "子项目类型", "规划地类", "建设规模（亩）",
                                             "新增耕地（亩）", "投资（万元）", "资金来源", "实施主体", "年度"]
     rows = _rows(table)
     p1_gain = mu(grid.RECORDS[(4, 2)]["TBMJ"])  # 0201K (KCXS 0) becomes 0101 carrying no deduction
@@ -123,9 +124,10 @@ def test_project_list_new_farmland_place_and_fields(report):
     assert rows["DY02-01"]["建设规模（亩）"] == pytest.approx(mu(grid.a(P1)), rel=1e-6)
     assert (rows["DY02-02"]["资金来源"], rows["DY02-02"]["实施主体"]) == ("社会资本", "某建设公司")
     assert rows["DY02-01"]["年度"] == "2024–2026" and rows["DY02-02"]["年度"] == "2025"
+    assert rows["DY02-01"]["规划地类"] == "0101" and rows["DY02-02"]["规划地类"] == "0702"
     total = table.total_values()
-    assert total[6] == pytest.approx(p1_gain + p2_gain, abs=1e-6)
-    assert total[7] == 440.0
+    assert total[7] == pytest.approx(p1_gain + p2_gain, abs=1e-6)
+    assert total[8] == 440.0
     text = "".join(_paragraphs(report, "整治目标与指标"))
     assert f"较现状净增 {p1_gain + p2_gain:,.2f} 亩" in text
 
@@ -167,7 +169,8 @@ def test_each_rule_cites_its_clause_and_prints_its_decimals(report, checked):
     udb = next(p for p in text if "城镇开发边界扩展倍数" in p)
     assert f"核算值 {factor:.4f} 倍" in udb
     indicator = next(r for r in _table(report, "指标核算表").rows if r[0].startswith("城镇开发边界扩展倍数"))
-    assert indicator[2] == f"{factor:.4f}"
+    assert indicator[2].value == pytest.approx(factor, rel=1e-9) and indicator[2].decimals == 4
+    assert cell_text(indicator[2], "number") == f"{factor:.4f}"  # as Word and the PDF print it
 
 
 def test_conflict_areas_say_which_measure(report):
