@@ -1,4 +1,4 @@
-"""The 「全域整治」 panel through a planner's day in the real QGIS desktop (Xvfb, a 1366×768 laptop):
+"""The 「全域整治」 panel through a planner's day in the real QGIS desktop (Xvfb, laptops of 1366×768 and 1280×720):
 it fits the screen, greys refused figures, lists warnings, and follows project switches and
 layer removals without a Python error."""
 
@@ -176,13 +176,14 @@ result["errors"] = errors
 @pytest.mark.desktop
 @pytest.mark.skipif(shutil.which("xvfb-run") is None or shutil.which("qgis.bin") is None,
                     reason="needs xvfb-run and the QGIS desktop")
-def test_panel_survives_the_day_on_a_laptop(tmp_path, artifacts_dir, sample_gpkg):
+@pytest.mark.parametrize("width,height", [(1366, 768), (1280, 720)])
+def test_panel_survives_the_day_on_a_laptop(tmp_path, artifacts_dir, sample_gpkg, width, height):
     workdir = tmp_path / "day"
     result = run_desktop(SCRIPT.replace("GPKG", repr(str(sample_gpkg))), workdir, timeout=420,
-                         screen="1366x768x24")
+                         screen=f"{width}x{height}x24")
     for name in ("first_open", "laptop", "refused", "warning", "reopened", "removed"):
         if (workdir / f"{name}.png").exists():
-            shutil.copy(workdir / f"{name}.png", artifacts_dir / f"panel_day_1366_{name}.png")
+            shutil.copy(workdir / f"{name}.png", artifacts_dir / f"panel_day_{width}_{name}.png")
     assert "error" not in result, result.get("error")
     assert result["errors"] == [], "\n".join(result["errors"])
 
@@ -194,9 +195,9 @@ def test_panel_survives_the_day_on_a_laptop(tmp_path, artifacts_dir, sample_gpkg
 
     # It fits the laptop: the window is not forced taller or wider than the screen, the buttons and
     # at least 8 rule rows show, and the map is wider than the panel.
-    assert result["first_open"]["window"][1] <= 768 and result["first_open"]["window"][0] <= 1366
+    assert result["first_open"]["window"][1] <= height and result["first_open"]["window"][0] <= width
     laptop = result["laptop"]
-    assert laptop["window"][0] <= 1366 and laptop["window"][1] <= 768, laptop
+    assert laptop["window"][0] <= width and laptop["window"][1] <= height, laptop
     assert laptop["hidden_buttons"] == [] and laptop["buttons"] >= 5, laptop
     assert laptop["visible_rows"] >= 8, laptop
     assert laptop["columns"][0] <= laptop["columns"][1], laptop  # the figures are in view, not off to the right

@@ -397,3 +397,42 @@ def test_renaming_a_layer_in_use_keeps_the_check_and_its_choices(dock, project_l
     dock.unitsLayer.setLayer(None)
     assert dock.restore_from_project() and dock.unitsLayer.currentLayer() is units
     assert slot_errors == []
+
+
+def test_opening_another_project_shows_that_projects_layers(dock, project_layers, slot_errors, sample_gpkg,
+                                                             tmp_path):
+    """Working on one scheme, the planner opens another project file (the sample 片区, saved with its own panel
+    settings): the old rows go, no call reaches the old project's deleted layers, the pickers show the new
+    project's layers and 应用 checks them."""
+    from qgis.core import QgsVectorLayer
+
+    from fixtures.panel import shown_rows
+
+    dock.apply()
+    wait_until_idle(dock.controller)
+    assert shown_rows(dock)
+    old_ids = {layer.id() for layer in project_layers.values()}
+    # the other project, written by a second QgsProject so that this one stays open meanwhile
+    other = QgsProject()
+    for name in ("DY", "DLTB", "XM", "YJJBNTTB", "YJJBNTTB_GH"):
+        other.addMapLayer(QgsVectorLayer(f"{sample_gpkg}|layername={name}", name, "ogr"))
+    chosen = {"units": "DY", "landuse": "DLTB", "projects": "XM"}  # saved as the panel saves: every role
+    for role in ROLE_LAYERS:
+        layer_id = other.mapLayersByName(chosen[role])[0].id() if role in chosen else ""
+        other.writeEntry("land_consolidation", f"layers/{role}", layer_id)
+    other.writeEntry("land_consolidation", "unit_id_field", "DYBH")
+    path = tmp_path / "另一片区.qgz"
+    assert other.write(str(path))
+    other.clear()
+    assert QgsProject.instance().read(str(path))
+    QgsApplication.processEvents()
+    assert dock.result is None and not dock.is_stale and shown_rows(dock) == []
+    roles = {role: layer for role, layer in dock.roles().items() if layer is not None}
+    assert {role: layer.name() for role, layer in roles.items()} == chosen  # YJJBNTTB stays as saved: empty
+    assert roles["units"].source().endswith("layername=DY")
+    assert not ({layer.id() for layer in roles.values()} & old_ids)
+    assert dock.apply()
+    wait_until_idle(dock.controller)
+    assert dock.result is not None and set(dock.result.indicators.per_unit.index) >= {"DY01", "DY02", "DY03"}
+    assert shown_rows(dock) and slot_errors == []
+    dock.shutdown()
