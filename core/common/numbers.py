@@ -21,6 +21,7 @@ PERCENT_DECIMALS = 2
 SQUARE_METRES_PER_MU = 10000.0 / 15.0
 SQUARE_METRES_PER_HECTARE = 10000.0
 MISSING = "—"
+CLOSE_UNITS = ("%", "‰")  # set without a space after the figure
 
 
 def is_missing(value: object) -> bool:
@@ -77,7 +78,9 @@ def percent_text(value: Optional[float], decimals: int = PERCENT_DECIMALS, signe
 
 
 def value_text(value: Optional[float], decimals: int, unit: str = "") -> str:
-    """A rule's value or threshold as both the panel and the report print it (the rule's decimals)."""
+    """A rule's value or threshold as both the panel and the report print it (the rule's decimals):
+    "35.07 亩", "1.8227 倍", but "0.39%" (a percent sign is set close, as in the rule messages)."""
     if is_missing(value):
         return MISSING
-    return f"{number_text(value, decimals)} {unit}".strip()
+    gap = "" if unit in CLOSE_UNITS else " "
+    return f"{number_text(value, decimals)}{gap}{unit}".strip()
