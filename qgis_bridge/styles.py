@@ -13,6 +13,7 @@ from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsDefaultValue,
     QgsEditorWidgetSetup,
     QgsFeatureRequest,
     QgsFieldConstraints,
@@ -53,6 +54,10 @@ FIELD_ALIASES = {
 # 子项目 资金来源 (ZJLY): the closed list of the form's drop-down, the channels 全域土地综合整治 is funded by.
 FUNDING_SOURCES = ("财政资金", "涉农整合资金", "地方政府专项债券", "指标交易收益", "社会资本", "金融贷款", "其他")
 PROJECT_ID_PREFIX = "XM"  # 子项目 ids outside any unit: XM001, XM002 …
+# next_project_id's rule outside a unit, as a QGIS default value (the layer's edit buffer counts)
+NEXT_PROJECT_ID_EXPRESSION = (
+    f"'{PROJECT_ID_PREFIX}' || lpad(to_string(coalesce(maximum(if(regexp_match(\"XMBH\", "
+    f"'^{PROJECT_ID_PREFIX}[0-9]+$'), to_int(substr(\"XMBH\", {len(PROJECT_ID_PREFIX) + 1})), NULL)), 0) + 1), 3, '0')")
 
 
 def fill(colour: str, outline: str = "#404040", width: float = 0.26, style: str = "solid",
@@ -115,6 +120,9 @@ def configure_project_form(layer: QgsVectorLayer, ruleset: Ruleset, classes: Lan
     Only the in-memory layer changes; saving it as a style is the caller's choice (createscheme does)."""
     set_aliases(layer)
     required_unique(layer, "XMBH")
+    index = layer.fields().indexOf("XMBH")
+    if index >= 0:  # QGIS's own 添加面要素 gets an id too; the panel's sketch gives the unit's sequence instead
+        layer.setDefaultValueDefinition(index, QgsDefaultValue(NEXT_PROJECT_ID_EXPRESSION))
     value_map(layer, "XMLX", [(f"{task}：{kind}", kind) for task, types in ruleset.project_types.items()
                               for kind in types])
     value_map(layer, "GHDLBM", [(f"{code} {name}", code) for code, name in classes.names.items()])

@@ -57,7 +57,7 @@ class CreateSchemeAlgorithm(LandConsolidationAlgorithm):
         "PQMC 片区名称、RWLX 整治任务）、子项目 XM（XMBH 子项目编号、XMMC 子项目名称、XMLX 子项目类型下拉表按 5+X 任务分组、"
         "GHDLBM 规划地类下拉表为三调地类、KCXS 扣除系数、TZ 投资万元、KSNF/JSNF 起止年份、DYBH 所在单元编号、SZXZ 所在乡镇、"
         "SZC 所在村、JSGM 建设规模（亩）、ZJLY 资金来源下拉表、SSZT 实施主体）、规划永久基本农田 YJJBNTTB_GH。"
-        "在面板中绘制的子项目自动编号（单元内为“单元编号-序号”，如 DY01-03；单元外为 XM001 起）并填入所在单元。给出现状永久基本农田时，"
+        "在面板中绘制的子项目自动编号（单元内为“单元编号-序号”，如 DY01-03；单元外为 XM001 起）并填入所在单元；用 QGIS 自带工具添加的子项目按 XM 序号自动编号。给出现状永久基本农田时，"
         "规划永久基本农田以其副本开始。样式随图层保存在 GeoPackage 中，打开即生效。已有同名文件时不覆盖，除非勾选覆盖。</p>"
     )
     HELP_EN = (
@@ -67,7 +67,7 @@ class CreateSchemeAlgorithm(LandConsolidationAlgorithm):
         "funding source ZJLY with a drop-down, implementing body SSZT) and planned permanent "
         "basic farmland (YJJBNTTB_GH), optionally seeded with a copy of the baseline. Sub-projects drawn in the panel "
         "get the next free id (the unit's id and a sequence such as DY01-03, XM001 onwards outside units) and their "
-        "unit. Styles are stored in the "
+        "unit; those added with QGIS's own tools get the next XM number. Styles are stored in the "
         "GeoPackage. An existing file is not overwritten unless asked.</p>"
     )
 

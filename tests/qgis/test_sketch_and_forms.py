@@ -140,6 +140,28 @@ def test_the_project_form_on_a_plain_layer_has_the_rulesets_types_and_the_class_
     assert layer.editorWidgetSetup(layer.fields().indexOf("XMBH")).type() != "ValueMap"
 
 
+def test_qgis_own_add_feature_tool_gets_the_next_project_id():
+    """A 子项目 added with QGIS's own tools (not the panel's sketch) takes XMBH from the layer's default value:
+    XM001 and XM007 there (and a unit-numbered DY01-03 that does not count) → XM008, then XM009 in the same
+    edit session; an id the planner types wins."""
+    from qgis.core import QgsVectorLayerUtils
+
+    from land_consolidation.core.rules.landclasses import load_land_classes
+    from land_consolidation.core.rules.ruleset import load_ruleset
+    from land_consolidation.qgis_bridge import styles
+
+    layer = _projects_layer(["XM001", "XM007", "DY01-03"])
+    styles.configure_project_form(layer, load_ruleset(), load_land_classes())
+    assert layer.startEditing()
+    first = QgsVectorLayerUtils.createFeature(layer, QgsGeometry(), {})
+    assert first["XMBH"] == "XM008"
+    assert layer.addFeature(first)
+    assert QgsVectorLayerUtils.createFeature(layer, QgsGeometry(), {})["XMBH"] == "XM009"
+    typed = QgsVectorLayerUtils.createFeature(layer, QgsGeometry(), {layer.fields().indexOf("XMBH"): "DY02-05"})
+    assert typed["XMBH"] == "DY02-05"
+    layer.rollBack()
+
+
 def test_the_next_project_id():
     from land_consolidation.qgis_bridge.styles import next_project_id
 
