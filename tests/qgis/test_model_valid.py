@@ -38,7 +38,8 @@ def test_the_built_model_is_valid_and_feeds_every_mandatory_parameter(plugin_pro
     assert built.validate()[0], built.validate()[1]
     flow = built.childAlgorithm("flow")
     sources = flow.parameterSources()["CHANGES_ONLY"]  # mandatory: its absence made the model invalid
-    assert [s.source() for s in sources] == [QgsProcessingModelChildParameterSource.Source.StaticValue]
+    static = QgsProcessingModelChildParameterSource.fromStaticValue(False).source()  # the enum moved to Qgis in 3.26+
+    assert [s.source() for s in sources] == [static]
     assert sources[0].staticValue() is True
     assert make_model.mandatory_defaults("landconsolidation:landuseflow", ()) == {"CHANGES_ONLY": True}
 

@@ -100,8 +100,12 @@ def test_layer_outputs_keep_full_precision_and_no_bom(plugin_provider, failing_l
 
 def _run_and_load(algorithm, parameters, outputs, tmp_path):
     """As the algorithm dialog runs it: outputs loaded into the project, post-processors applied."""
+    import inspect
+
     from processing.gui.Postprocessing import handleAlgorithmResults
 
+    # 3.22 takes showResults (no results viewer wanted here); later lines dropped the argument
+    quiet = {"showResults": False} if "showResults" in inspect.signature(handleAlgorithmResults).parameters else {}
     project = QgsProject.instance()
     for name, filename in outputs.items():
         parameters[name] = QgsProcessingOutputLayerDefinition(str(tmp_path / filename), project)
@@ -109,7 +113,7 @@ def _run_and_load(algorithm, parameters, outputs, tmp_path):
     context.setProject(project)
     feedback = QgsProcessingFeedback()
     results = processing.run(f"landconsolidation:{algorithm}", parameters, context=context, feedback=feedback,
-                             onFinish=lambda alg, ctx, fb: handleAlgorithmResults(alg, ctx, fb, showResults=False))
+                             onFinish=lambda alg, ctx, fb: handleAlgorithmResults(alg, ctx, fb, **quiet))
     loaded = {}
     for name in outputs:
         layers = [layer for layer in project.mapLayers().values()
