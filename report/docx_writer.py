@@ -30,6 +30,7 @@ from .unit_report import Figure, Table, UnitReport
 DEFAULT_TEMPLATE = RESOURCES_DIR / "templates" / "单元方案模板.docx"
 FONTS = {"Title": "方正小标宋简体", "Heading 1": "黑体", "Heading 2": "楷体", "Normal": "仿宋", "Caption": "黑体",
          "Table Grid": "宋体"}
+CORE_PROPERTY_CHARS = 255  # python-docx (and the OOXML core properties it writes) refuse longer values
 FALLBACK = {"方正小标宋简体": "宋体"}
 SIZES = {"Title": 22, "Heading 1": 16, "Heading 2": 15, "Normal": 14, "Caption": 11, "Table Grid": TABLE_PT}
 
@@ -144,8 +145,9 @@ def write_document(report: UnitReport, path: str, template: str | Path | None = 
     _set_language(document.styles.element, only_if_unset=True)  # an institute template keeps its language
     update = _child(document.settings.element, "w:updateFields")
     update.set(qn("w:val"), "true")  # Word refreshes the table of contents on opening
-    document.core_properties.title = report.title
-    document.core_properties.author = report.organisation or "全域整治 Land Consolidation"
+    # the file's properties hold 255 characters at most (the cover page keeps the whole title)
+    document.core_properties.title = report.title[:CORE_PROPERTY_CHARS]
+    document.core_properties.author = (report.organisation or tr("全域整治"))[:CORE_PROPERTY_CHARS]
     document.save(path)
 
 

@@ -7,10 +7,9 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import re
 import shutil
-import unicodedata
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from qgis.core import QgsCoordinateReferenceSystem
 
 from ..core.analysis.pieces import dissolve_pieces
 from ..core.common.errors import InputError
+from ..core.common.files import distinct_file_names, hidden_sibling_name, safe_file_name
 from ..core.common.i18n import tr
 from ..core.common.paths import plugin_version
 from ..core.formats.bubiao_txt import TxtHeader, TxtParcel, cgcs2000_gk_epsg, choose_zone, write_txt
@@ -31,23 +31,36 @@ from .pdf_writer import write_pdf
 from .unit_report import Figure, build_unit_report
 from .xlsx_writer import write_workbook
 
-WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+PACKAGE_SUFFIX = "_单元方案"
+FALLBACK_NAME = "单元"  # a unit whose id and name leave nothing usable
+FOLDER_MAX_CHARS = 120
 
 
 def safe_name(text: str, limit: int = 80) -> str:
-    """A file or folder name safe on every file system: no separators, dots-only parts, control
-    or reserved characters; ``../../甲 村/单元`` becomes ``甲 村_单元``."""
-    text = unicodedata.normalize("NFC", str(text))
-    text = re.sub(r'[\x00-\x1f<>:"/\\|?*]+', "_", text)
-    text = re.sub(r"\.{2,}", "_", text)
-    text = re.sub(r"_+", "_", text).strip(" ._")
-    if not text or text.upper() in WINDOWS_RESERVED:
-        text = "_" + text if text else "未命名"
-    return text[:limit].rstrip(" .")
+    """A file or folder name safe on every file system (see ``safe_file_name``): no separators,
+    dots-only parts, control or reserved characters; ``../../甲 村/单元`` becomes ``甲 村_单元``."""
+    return safe_file_name(text, max_chars=limit)
+
+
+def _folder_stem(unit_id: str, unit_name: str) -> str:
+    return f"{unit_id}_{unit_name}" if unit_name else str(unit_id)
 
 
 def package_folder_name(unit_id: str, unit_name: str) -> str:
-    return safe_name(f"{unit_id}_{unit_name}_单元方案" if unit_name else f"{unit_id}_单元方案", limit=120)
+    """``单元编号_单元名称_单元方案`` made safe: at most 255 UTF-8 bytes and 120 characters."""
+    return safe_file_name(_folder_stem(unit_id, unit_name), suffix=PACKAGE_SUFFIX, fallback=FALLBACK_NAME,
+                          max_chars=FOLDER_MAX_CHARS)
+
+
+def package_folder_names(units: Mapping[str, str]) -> dict[str, str]:
+    """Each unit's package folder (unit id → folder name), all different even where the file system ignores
+    case: in the order of the unit ids, a unit whose folder name is taken gets ``…_2_单元方案``, ``_3`` …"""
+    return distinct_file_names({u: _folder_stem(u, name) for u, name in units.items()}, suffix=PACKAGE_SUFFIX,
+                               fallback=FALLBACK_NAME, max_chars=FOLDER_MAX_CHARS)
+
+
+def _unit_name(result: CheckResult, unit_id: str) -> str:
+    return str(result.indicators.per_unit.loc[unit_id, "name"] or "")
 
 
 def export_package(result: CheckResult, unit_id: str, output_folder: str | Path, crs: QgsCoordinateReferenceSystem,
@@ -56,12 +69,13 @@ def export_package(result: CheckResult, unit_id: str, output_folder: str | Path,
     """Write the unit's package under ``output_folder``; returns the package folder."""
     output_folder = Path(output_folder).resolve()
     output_folder.mkdir(parents=True, exist_ok=True)
-    name = str(result.indicators.per_unit.loc[unit_id, "name"] or "")
-    final = (output_folder / package_folder_name(unit_id, name)).resolve()
+    name = _unit_name(result, unit_id)
+    folders = package_folder_names({u: _unit_name(result, u) for u in result.indicators.per_unit.index})
+    final = (output_folder / folders[unit_id]).resolve()
     if final.parent != output_folder:  # belt and braces: the name cannot leave the folder
         raise InputError(tr("单元名称“{name}”不能用作文件夹名。").format(name=name))
     date = date or _dt.date.today().isoformat()
-    temporary = output_folder / f".{final.name}.part-{uuid.uuid4().hex[:8]}"
+    temporary = output_folder / hidden_sibling_name(final.name, f".part-{uuid.uuid4().hex[:8]}")
     temporary.mkdir()
     try:
         _write_contents(result, unit_id, temporary, crs, title, organisation, inputs or {}, date, progress)
@@ -159,7 +173,7 @@ def _replace_folder(new: Path, final: Path) -> None:
     """Move ``new`` to ``final``; an existing package is set aside first and removed after."""
     old = None
     if final.exists():
-        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        old = final.parent / hidden_sibling_name(final.name, f".old-{uuid.uuid4().hex[:8]}")
         os.replace(final, old)
     try:
         os.replace(new, final)
