@@ -3,24 +3,36 @@
 Only this module of the engine imports ``qgis.core``. It reads just the fields the
 engine asks for (matched case-insensitively, as shapefiles often lower-case them),
 reads uncommitted edits when given a layer in edit mode, and turns geometries into
-shapely through WKB in one vectorised call. A PostGIS reader that pushes the
-overlay into SQL replaces this module, not the engine.
+shapely through WKB in one vectorised call. Curves (arcs, which GEOS cannot hold) are
+linearised on the way and Z/M dropped; the layer notes which features had arcs, for
+the engine to report. A PostGIS reader that pushes the overlay into SQL replaces this
+module, not the engine.
 """
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, Any, Collection, Iterable, Protocol
 
 import numpy as np
 import pandas as pd
 import shapely
-from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsFeatureRequest, QgsGeometry, QgsWkbTypes
+from qgis.core import (
+    Qgis,
+    QgsAbstractGeometry,
+    QgsCoordinateReferenceSystem,
+    QgsFeatureRequest,
+    QgsGeometry,
+    QgsUnitTypes,
+    QgsWkbTypes,
+)
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, QTime, QVariant
 
 from ..core.common.errors import Cancelled
 from ..core.common.i18n import tr
 from ..core.geometry.projection import canonical_wkt
 from ..core.ingest.layerdata import LayerData
+from ..core.ingest.validate import note_linearised
 
 if TYPE_CHECKING:
     from qgis.core import QgsVectorLayer
@@ -59,12 +71,59 @@ def field_map(fields: Iterable[_Named], wanted: Iterable[str]) -> dict[str, str]
     return {name: actual[name.upper()] for name in wanted if name.upper() in actual}
 
 
-def _to_shapely_wkb(geometry: QgsGeometry) -> bytes | None:
+# Curves — CircularString, CompoundCurve, CurvePolygon, MultiSurface: the arcs GeoPackage and
+# FileGDB store — have no counterpart in GEOS (shapely fails on them with "Unknown WKB type 12"),
+# so each arc is replaced by chords where geometries cross from QGIS to shapely: no point of a
+# chord lies farther than CURVE_TOLERANCE_M from its arc (QGIS's MaximumDifference segmentation,
+# equal steps along each arc). One millimetre is below what survey coordinates resolve;
+# a chord of sagitta d cuts off about 2/3·d·(its length) of area, so an arc loses at most
+# 2/3 × 0.001 m × its length: 0.07 m² per 100 m of arc (0.0001 亩). In a geographic CRS the
+# tolerance is converted to degrees (QGIS's factor: 1° = 111,319.49 m).
+CURVE_TOLERANCE_M = 0.001
+_MAXIMUM_DEVIATION = QgsAbstractGeometry.SegmentationToleranceType.MaximumDifference
+# QGIS 3.30 moved the distance units to Qgis.DistanceUnit.
+_METRES = (Qgis.DistanceUnit.Meters if Qgis.QGIS_VERSION_INT >= 33000
+           else QgsUnitTypes.DistanceUnit.DistanceMeters)
+# ISO WKB geometry types (modulo 1000: Z, M, ZM add 1000, 2000, 3000) that GEOS cannot read:
+# CircularString, CompoundCurve, CurvePolygon, MultiCurve, MultiSurface.
+_CURVED_WKB_TYPES = frozenset({8, 9, 10, 11, 12})
+
+
+def curve_tolerance(crs: QgsCoordinateReferenceSystem) -> float:
+    """``CURVE_TOLERANCE_M`` in the units of ``crs`` (metres when they are unknown)."""
+    factor = QgsUnitTypes.fromUnitToUnitFactor(_METRES, crs.mapUnits())
+    return CURVE_TOLERANCE_M * factor if factor > 0 else CURVE_TOLERANCE_M
+
+
+def _to_shapely_wkb(geometry: QgsGeometry, tolerance: float) -> tuple[bytes | None, bool]:
+    """WKB shapely reads (curves linearised to ``tolerance``, in layer units), and whether it had arcs."""
     if geometry.isNull():
-        return None
-    if QgsWkbTypes.isCurvedType(geometry.wkbType()):
-        geometry = QgsGeometry(geometry.constGet().segmentize())
-    return bytes(geometry.asWkb())
+        return None, False
+    arcs = geometry.constGet().hasCurvedSegments()  # also arcs inside a GeometryCollection
+    if arcs or QgsWkbTypes.isCurvedType(geometry.wkbType()):  # a CurvePolygon of straight rings too
+        geometry = QgsGeometry(geometry.constGet().segmentize(tolerance, _MAXIMUM_DEVIATION))
+    return bytes(geometry.asWkb()), arcs
+
+
+def _iso_type(wkb: bytes) -> int:
+    """The geometry type of an ISO (or EWKB) WKB, without its Z/M/SRID flags."""
+    code = struct.unpack_from("<I" if wkb[0] == 1 else ">I", wkb, 1)[0]
+    return (code & 0x0FFFFFFF) % 1000
+
+
+def _linearised_wkbs(wkbs: np.ndarray, fids: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """``wkbs`` with the curved geometries linearised through QGIS; the fids of those that had arcs."""
+    out = np.asarray(wkbs, dtype=object).copy()
+    arcs = []
+    for k, wkb in enumerate(out):
+        if wkb is None or len(wkb) < 5 or _iso_type(bytes(wkb[:5])) not in _CURVED_WKB_TYPES:
+            continue
+        geometry = QgsGeometry()
+        geometry.fromWkb(QByteArray(bytes(wkb)))
+        out[k], had_arcs = _to_shapely_wkb(geometry, tolerance)
+        if had_arcs:
+            arcs.append(fids[k])
+    return out, np.asarray(arcs, dtype=np.int64)
 
 
 def read_features(source: Any, name: str, fields: Collection[str] = (), request: QgsFeatureRequest | None = None,
@@ -83,24 +142,30 @@ def read_features(source: Any, name: str, fields: Collection[str] = (), request:
     request.setSubsetOfAttributes(list(mapping.values()), all_fields)
     if crs is None:
         crs = source.sourceCrs() if hasattr(source, "sourceCrs") else source.crs()
+    tolerance = curve_tolerance(crs)
     wkbs: list[bytes | None] = []
     fids: list[int] = []
+    curved: list[int] = []
     rows: list[list[Any]] = []
     indexes = [all_fields.indexOf(actual) for actual in mapping.values()]
     for count, feature in enumerate(source.getFeatures(request)):
         if feedback is not None and count % 2000 == 0 and feedback.isCanceled():
             raise Cancelled(tr("已取消。"))  # never hand on a half-read layer as if it were whole
-        wkbs.append(_to_shapely_wkb(feature.geometry()))
+        wkb, arcs = _to_shapely_wkb(feature.geometry(), tolerance)
+        wkbs.append(wkb)
         fids.append(feature.id())
+        if arcs:
+            curved.append(feature.id())
         attributes = feature.attributes()
         rows.append([attributes[i] for i in indexes])
     columns = {key: [_plain(row[k]) for row in rows] for k, key in enumerate(mapping)}
     geoms = shapely.from_wkb(np.array(wkbs, dtype=object)) if wkbs else np.empty(0, dtype=object)
     geoms = _two_d(geoms)
     attrs = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(fids)))
-    return LayerData(name=name, geoms=geoms, attrs=attrs, fids=np.asarray(fids, dtype=np.int64),
+    data = LayerData(name=name, geoms=geoms, attrs=attrs, fids=np.asarray(fids, dtype=np.int64),
                      crs_wkt=crs_wkt_of(crs),
                      source=source_text, available_fields=tuple(available))
+    return note_linearised(data, curved, CURVE_TOLERANCE_M)
 
 
 def crs_wkt_of(crs: QgsCoordinateReferenceSystem) -> str:
@@ -124,8 +189,13 @@ def to_qgs_geometry(geom: shapely.Geometry, multi: bool = False) -> QgsGeometry:
 
 
 def _two_d(geoms: np.ndarray) -> np.ndarray:
-    """Drop Z (and M) only when present: rewriting every geometry is the slowest step of a read."""
-    if len(geoms) and shapely.has_z(geoms).any():
+    """Drop Z and M only when present: rewriting every geometry is the slowest step of a read.
+
+    GEOS before 3.12 drops M as it reads WKB; later ones keep it (shapely 2.1's ``has_m``)."""
+    if not len(geoms):
+        return geoms
+    has_m = getattr(shapely, "has_m", None)
+    if shapely.has_z(geoms).any() or (has_m is not None and has_m(geoms).any()):
         return shapely.force_2d(geoms)
     return geoms
 
@@ -176,10 +246,17 @@ def _read_geopackage_arrow(layer: QgsVectorLayer, name: str, fields: Collection[
     fids = np.concatenate(chunks[fid_column]).astype(np.int64)
     wkbs = np.concatenate(chunks[geometry_column])
     columns = {key: _arrow_values(np.ma.concatenate(chunks[actual])) for key, actual in mapping.items()}
-    geoms = _two_d(shapely.from_wkb(wkbs))
+    curved = np.empty(0, dtype=np.int64)
+    try:
+        geoms = shapely.from_wkb(wkbs)
+    except shapely.errors.GEOSException:  # curves (GEOS reads no arcs): linearise those, read again
+        wkbs, curved = _linearised_wkbs(wkbs, fids, curve_tolerance(layer.crs()))
+        geoms = shapely.from_wkb(wkbs)
+    geoms = _two_d(geoms)
     attrs = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(fids)))
-    return LayerData(name=name, geoms=geoms, attrs=attrs, fids=fids, crs_wkt=crs_wkt_of(layer.crs()),
+    data = LayerData(name=name, geoms=geoms, attrs=attrs, fids=fids, crs_wkt=crs_wkt_of(layer.crs()),
                      source=layer.source(), available_fields=tuple(available))
+    return note_linearised(data, curved, CURVE_TOLERANCE_M)
 
 
 class _Name:

@@ -31,7 +31,9 @@ from .layers import (
     booked_areas,
     build_parcel_table,
     flag_parts,
+    parcels_to_check,
     refuse_overlaps,
+    resolve_parcel_overlaps,
     to_frame,
     without_reprojection_slivers,
 )
@@ -97,12 +99,13 @@ class Baseline:
 
     def overlap_error(self, error: OverlappingParts, layer: LayerData, role: v.Role) -> DataError:
         """The Chinese message for features of ``layer`` found overlapping where pieces were cut."""
+        names = v.feature_names(layer)
         shown = [tr("{a} 与 {b}（{area:.2f} 平方米）").format(
-            a=int(layer.fids[i]), b=int(layer.fids[j]), area=float(self.frame.areas(
+            a=names[i], b=names[j], area=float(self.frame.areas(
                 np.array([shapely.intersection(layer.geoms[i], layer.geoms[j])], dtype=object))[0]))
             for i, j, _ in error.pairs[: v.MAX_IDS_IN_MESSAGE]]
-        return DataError(tr("{layer}：要素相互重叠，面积会被重复统计：{pairs}。请先消除重叠。").format(
-            layer=v.layer_label(layer, role), pairs="；".join(shown)))
+        return DataError(tr("{layer}：要素相互重叠，面积会被重复统计：{label} {pairs}。请先消除重叠。").format(
+            layer=v.layer_label(layer, role), label=v.names_label(layer), pairs="；".join(shown)))
 
     @property
     def has_township_layer(self) -> bool:
@@ -195,6 +198,12 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
         township_names = {c: ("" if n is None else str(n)) for c, n in zip(townships.attrs["XZQDM"], names)}
 
     parcel_table = build_parcel_table(landuse, classes, report, with_township=townships is None)
+    # Parcels digitised twice or overlapping are counted once (the earlier keeps the land) and reported,
+    # where the units are (the whole layer without units); overlaps elsewhere are still found, and
+    # refused, where units cut the parcels (``overlap_error``).
+    scope = frame.ingest(layers.units.geoms, layers.units.crs_wkt) if layers.units is not None else None
+    landuse = resolve_parcel_overlaps(landuse, parcel_table, frame, report, parcels_to_check(landuse, scope),
+                                      SLIVER_AREA_M2)
     pbf = (flag_parts(layers.pbf, roles["pbf"], frame, report).parts if layers.pbf is not None
            else PartIndex.build(np.empty(0, dtype=object)))
     eco = flag_parts(layers.eco, roles["eco"], frame, report).parts if layers.eco is not None else None

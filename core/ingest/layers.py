@@ -35,6 +35,12 @@ FLAG_LAYERS = ("pbf", "pbf_plan", "eco", "udb", "udb_plan")
 
 # Overlaps between parcels or units above this (m²) are data errors, below it digitising noise.
 OVERLAP_TOLERANCE_M2 = 0.01
+# 地类图斑 overlapping each other (a parcel digitised twice, a boundary drawn over its neighbour) are
+# counted once and reported; but when the land counted twice is more than this share of the layer's
+# total area, the survey is not a survey of that land any more (a layer loaded twice, two years' surveys
+# merged): figures from it would be meaningless, and the check is refused. 1 % is far above what
+# digitising slips make (a few parcels in a 片区 of thousands) and below a doubled township.
+MAX_PARCEL_OVERLAP_SHARE = 0.01
 
 
 @dataclass
@@ -196,6 +202,8 @@ def build_parcel_table(landuse: LayerData, classes: LandClasses, report: v.Repor
     tbmj = v.numbers(landuse, role, "TBMJ", report).to_numpy()
     tbdlmj = v.numbers(landuse, role, "TBDLMJ", report).to_numpy()
     kcxs = v.numbers(landuse, role, "KCXS", report).to_numpy()
+    kcmj = v.numbers(landuse, role, "KCMJ", report).to_numpy()
+    v.survey_identities(landuse, role, tbmj, kcxs, kcmj, tbdlmj, report)
     booked = ~np.isnan(tbmj) & ~np.isnan(tbdlmj) & (tbmj > 0)
     v.deduction_ratios(landuse, role, kcxs, used=~booked, report=report)
     table = pd.DataFrame({
@@ -213,6 +221,87 @@ def build_parcel_table(landuse: LayerData, classes: LandClasses, report: v.Repor
     if with_township:
         table["township"] = v.township_codes_from_landuse(landuse, role).to_numpy()
     return table
+
+
+def parcels_to_check(landuse: LayerData, scope: np.ndarray | None) -> np.ndarray:
+    """Positions of the parcels whose overlaps are looked for on read: those whose bounding boxes meet
+    ``scope`` (the units, in the frame), or all when there is no scope (the whole area is analysed).
+    Checking pair by pair costs ~50 µs a parcel: a county's 300,000 would take longer than the rest of
+    the read; the units' parcels are what the figures come from."""
+    if scope is None:
+        return np.arange(len(landuse))
+    scope = np.asarray(scope, dtype=object)
+    scope = scope[~(shapely.is_missing(scope) | shapely.is_empty(scope))] if len(scope) else scope
+    if len(scope) == 0 or len(landuse) == 0:
+        return np.empty(0, dtype=np.int64)
+    boxes = shapely.box(*shapely.bounds(scope).T)
+    return np.unique(STRtree(landuse.geoms).query(boxes)[1])
+
+
+def resolve_parcel_overlaps(landuse: LayerData, table: pd.DataFrame, frame: WorkingFrame, report: v.Report,
+                            among: np.ndarray, sliver_m2: float) -> LayerData:
+    """Overlapping 地类图斑 (``landuse`` in the frame) counted once: of two overlapping parcels the one
+    with the smaller feature id (the earlier one) keeps the land, the other loses the overlap; the kept
+    part of a trimmed parcel books TBMJ and TBDLMJ in proportion to its remaining area (``table`` is
+    updated). Overlaps above ``OVERLAP_TOLERANCE_M2`` are reported by BSM; land counted twice above
+    ``MAX_PARCEL_OVERLAP_SHARE`` of the layer's total area is refused. Overlaps below ``sliver_m2`` are
+    left to the overlay, which ignores them too."""
+    if len(among) == 0 or len(landuse) < 2:
+        return landuse
+    found = [(i, j, a) for i, j, a in overlaps_m2(landuse, frame, 0.0, among=among) if a > sliver_m2]
+    if not found:
+        return landuse
+    fids = landuse.fids
+    # (keeper, loser): the smaller feature id keeps the land; position breaks a tie of equal ids.
+    pairs = [(i, j, a) if (fids[i], i) < (fids[j], j) else (j, i, a) for i, j, a in found]
+    pairs.sort(key=lambda p: (fids[p[0]], fids[p[1]]))
+    original = landuse.geoms
+    geoms = original.copy()
+    losers = sorted({j for _, j, _ in pairs})
+    for j in losers:
+        keepers = [i for i, jj, _ in pairs if jj == j]
+        # Against the keepers as read, not as trimmed: land three parcels share stays with the first.
+        geoms[j] = polygonal(robust(shapely.difference, np.array([original[j]], dtype=object),
+                                    np.array([shapely.union_all(original[keepers])], dtype=object)))[0]
+    lost = np.array(losers, dtype=np.int64)
+    before = frame.areas(original[lost])
+    after = frame.areas(geoms[lost])
+    removed = float((before - after).sum())
+    layer_m2 = layer_area_m2(landuse, table, frame)
+    role = v.ROLES["landuse"]
+    names = v.feature_names(landuse)
+    shown_pairs = [p for p in pairs if p[2] > OVERLAP_TOLERANCE_M2]
+    listing = "；".join(tr("{a} 与 {b}（{area:.2f} 平方米）").format(a=names[i], b=names[j], area=a)
+                       for i, j, a in shown_pairs[: v.MAX_IDS_IN_MESSAGE])
+    more = tr(" 等 {n} 处").format(n=len(shown_pairs)) if len(shown_pairs) > v.MAX_IDS_IN_MESSAGE else ""
+    if layer_m2 > 0 and removed > MAX_PARCEL_OVERLAP_SHARE * layer_m2:
+        raise DataError(tr("{layer}：要素相互重叠，面积会被重复统计：{label} {pairs}{more}；重叠 {count} 处，"
+                           "重复面积合计 {total:.2f} 平方米（{mu:.2f} 亩），占图层总面积的 {share:.1f}%，"
+                           "超过 {limit:g}%，统计已无意义。请先消除重叠（删除重复录入的图斑、修正重叠的边界）后再检查。").format(
+            layer=v.layer_label(landuse, role), label=v.names_label(landuse), pairs=listing, more=more,
+            count=len(shown_pairs), total=removed, mu=to_mu(removed), share=removed / layer_m2 * 100,
+            limit=MAX_PARCEL_OVERLAP_SHARE * 100))
+    if shown_pairs:
+        report.warn(tr("{layer}：要素相互重叠（重复录入或边界重叠）：{label} {pairs}{more}；重叠 {count} 处，"
+                       "合计 {total:.2f} 平方米（{mu:.2f} 亩）。重叠部分只计一次：归要素号较小的图斑，"
+                       "另一图斑去掉重叠部分，其 TBMJ、TBDLMJ 按剩余面积的比例计入。请核查并消除重叠。").format(
+            layer=v.layer_label(landuse, role), label=v.names_label(landuse), pairs=listing, more=more,
+            count=len(shown_pairs), total=removed, mu=to_mu(removed)))
+    kept = np.where(before > 0, after / np.where(before > 0, before, 1.0), 0.0)
+    for column in ("tbmj", "tbdlmj"):
+        values = table[column].to_numpy(dtype=float).copy()
+        values[lost] = values[lost] * kept
+        table[column] = values
+    return landuse.with_geoms(geoms, landuse.crs_wkt)
+
+
+def layer_area_m2(landuse: LayerData, table: pd.DataFrame, frame: WorkingFrame) -> float:
+    """The layer's total area, for the share of it counted twice: TBMJ where booked, elsewhere the plane
+    area in the frame (within 10⁻⁴ of the ellipsoidal on Gauss–Krüger; enough for a share, and it spares
+    reprojecting a county's parcels)."""
+    booked = table["booked"].to_numpy()
+    plane = shapely.area(landuse.geoms[~booked]).sum() * frame.metres_per_unit ** 2 if (~booked).any() else 0.0
+    return float(np.nansum(table["tbmj"].to_numpy(dtype=float)[booked]) + plane)
 
 
 def booked_areas(table: pd.DataFrame, whole: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

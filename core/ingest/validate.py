@@ -17,11 +17,17 @@ import shapely
 
 from ..common.errors import InputError
 from ..common.i18n import tr, translatable
+from ..geometry.measure import to_mu
 from ..geometry.overlay import polygonal
 from ..rules.landclasses import LandClasses, normalise_code
 from .layerdata import LayerData
 
 MAX_IDS_IN_MESSAGE = 10
+
+# 三调 areas are booked to 0.01 m²: KCMJ = round(TBMJ × KCXS, 2) is off TBMJ × KCXS by up to 0.005 m², and
+# TBDLMJ = TBMJ − KCMJ holds exactly on the rounded figures. A difference above this (m²) is not rounding:
+# the survey's figures disagree with each other.
+SURVEY_AREA_TOLERANCE_M2 = 0.01
 
 
 @dataclass(frozen=True)
@@ -70,12 +76,52 @@ def id_list(fids: Iterable[SupportsInt]) -> str:
     return text + (tr(" 等") if len(every) > MAX_IDS_IN_MESSAGE else "")
 
 
+def feature_names(layer: LayerData) -> np.ndarray:
+    """How messages name each feature: its 标识码 BSM where the layer has one, else its feature id."""
+    fids = np.array([str(int(f)) for f in layer.fids], dtype=object)
+    if "BSM" not in layer.attrs.columns:
+        return fids
+    bsm = layer.attrs["BSM"].map(_text).to_numpy(dtype=object)
+    return np.where(bsm != "", bsm, fids).astype(object)
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def names_label(layer: LayerData) -> str:
+    """What the names of ``feature_names`` are, for the message."""
+    return tr("标识码 BSM") if "BSM" in layer.attrs.columns else tr("要素号")
+
+
 def layer_label(layer: LayerData, role: Role) -> str:
     return tr("图层“{layer}”（{role}）").format(layer=layer.name, role=tr(role.label))
 
 
+# Set by the I/O seam on a layer it has just read (``note_linearised``): the fids of the features whose
+# arcs it replaced by chords, and the largest distance of a chord from its arc (metres).
+LINEARISED = "linearised_curves"
+
+
+def note_linearised(layer: LayerData, fids: Iterable[SupportsInt], tolerance_m: float) -> LayerData:
+    """Note on ``layer`` that the reader linearised the curves of ``fids`` (``polygons`` reports it)."""
+    linearised = np.asarray([int(f) for f in fids], dtype=np.int64)
+    if len(linearised):
+        setattr(layer, LINEARISED, (linearised, float(tolerance_m)))
+    return layer
+
+
 def polygons(layer: LayerData, role: Role, report: Report) -> LayerData:
     """Refuse non-polygon layers; skip empty geometries and repair invalid ones, with warnings."""
+    linearised = getattr(layer, LINEARISED, None)
+    if linearised is not None:
+        fids, tolerance_m = linearised
+        report.warn(tr("{layer}有 {n} 个要素含曲线（要素 {ids}），已按最大偏差 {tolerance:g} 米折线化后参与计算。").format(
+            layer=layer_label(layer, role), n=len(fids), ids=id_list(fids), tolerance=tolerance_m))
     geoms = np.asarray(layer.geoms, dtype=object)
     if len(geoms) == 0:
         return layer
@@ -152,6 +198,43 @@ def deduction_ratios(layer: LayerData, role: Role, kcxs: np.ndarray, used: np.nd
     if (bad & used).any():
         raise InputError(text + tr("。"))
     report.warn(text + tr("；这些图斑有 TBDLMJ，按 TBDLMJ 统计，未用此值。"))
+
+
+def survey_identities(layer: LayerData, role: Role, tbmj: np.ndarray, kcxs: np.ndarray, kcmj: np.ndarray,
+                      tbdlmj: np.ndarray, report: Report) -> None:
+    """三调 books TBDLMJ = TBMJ − KCMJ and KCMJ = TBMJ × KCXS (rounded to 0.01 m²). Parcels where either
+    identity fails by more than ``SURVEY_AREA_TOLERANCE_M2`` are reported (not refused: the figures are
+    the survey's own); only where the fields are in the layer and filled. The statistics use TBMJ and
+    TBDLMJ as recorded (田坎 = TBMJ − TBDLMJ), KCXS only for parcels without them."""
+    columns = set(layer.attrs.columns)
+    names = feature_names(layer)
+    if {"TBMJ", "KCMJ", "TBDLMJ"} <= columns:
+        _report_mismatch(layer, role, names, tbdlmj - (tbmj - kcmj), report, tr(
+            "TBDLMJ（图斑地类面积）与 TBMJ（图斑面积）− KCMJ（扣除面积）不符"),
+            tr("统计按 TBDLMJ 原值计入地类面积，TBMJ − TBDLMJ 计入田坎（1203）"))
+    if {"TBMJ", "KCXS", "KCMJ"} <= columns:
+        _report_mismatch(layer, role, names, kcmj - tbmj * kcxs, report, tr(
+            "KCMJ（扣除面积）与 TBMJ（图斑面积）× KCXS（扣除系数）不符"),
+            tr("有 TBDLMJ 的图斑统计按 TBDLMJ 原值计入，未用 KCMJ 与 KCXS；无 TBDLMJ 的图斑按 1 − KCXS 折算"))
+
+
+def _report_mismatch(layer: LayerData, role: Role, names: np.ndarray, difference: np.ndarray, report: Report,
+                     what: str, used: str) -> None:
+    off = np.abs(difference)
+    bad = ~np.isnan(off) & (off > SURVEY_AREA_TOLERANCE_M2 + 1e-9)
+    if not bad.any():
+        return
+    positions = np.flatnonzero(bad)
+    shown = "、".join(tr("{name}（相差 {diff:.2f} 平方米）").format(name=names[k], diff=float(off[k]))
+                     for k in positions[:MAX_IDS_IN_MESSAGE])
+    more = tr(" 等 {n} 个").format(n=len(positions)) if len(positions) > MAX_IDS_IN_MESSAGE else ""
+    total = float(off[bad].sum())
+    report.warn(tr("{layer}：{count} 个图斑的 {what}（容差 {tol} 平方米）：{label} {shown}{more}；"
+                   "最大相差 {largest:.2f} 平方米，合计相差 {total:.2f} 平方米（{mu:.2f} 亩）。{used}；"
+                   "请核对这些图斑的面积字段。").format(
+        layer=layer_label(layer, role), count=len(positions), what=what, tol=f"{SURVEY_AREA_TOLERANCE_M2:g}",
+        label=names_label(layer), shown=shown, more=more, largest=float(off[bad].max()), total=total,
+        mu=to_mu(total), used=used))
 
 
 def unit_ids(layer: LayerData, role: Role, id_field: str) -> pd.Series:
