@@ -10,6 +10,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingOutputLayerDefinition,
+    QgsProcessingUtils,
     QgsProject,
     QgsSettings,
 )
@@ -98,14 +99,21 @@ def test_layer_outputs_keep_full_precision_and_no_bom(plugin_provider, failing_l
 
 # ----------------------------------------------------------------------------- styled on load
 
+def _load_on_completion(context, feedback):
+    """What Processing does with the layers a run asks to load (processing.gui.Postprocessing, minus its GUI,
+    whose arguments differ between QGIS lines): each layer into the project, then its post-processor."""
+    project = context.project()
+    for destination, details in context.layersToLoadOnCompletion().items():
+        layer = QgsProcessingUtils.mapLayerFromString(destination, context, typeHint=details.layerTypeHint)
+        assert layer is not None, destination
+        layer.setName(details.name or layer.name())
+        project.addMapLayer(context.temporaryLayerStore().takeMapLayer(layer) or layer)
+        if details.postProcessor() is not None:
+            details.postProcessor().postProcessLayer(layer, context, feedback)
+
+
 def _run_and_load(algorithm, parameters, outputs, tmp_path):
     """As the algorithm dialog runs it: outputs loaded into the project, post-processors applied."""
-    import inspect
-
-    from processing.gui.Postprocessing import handleAlgorithmResults
-
-    # 3.22 takes showResults (no results viewer wanted here); later lines dropped the argument
-    quiet = {"showResults": False} if "showResults" in inspect.signature(handleAlgorithmResults).parameters else {}
     project = QgsProject.instance()
     for name, filename in outputs.items():
         parameters[name] = QgsProcessingOutputLayerDefinition(str(tmp_path / filename), project)
@@ -113,7 +121,7 @@ def _run_and_load(algorithm, parameters, outputs, tmp_path):
     context.setProject(project)
     feedback = QgsProcessingFeedback()
     results = processing.run(f"landconsolidation:{algorithm}", parameters, context=context, feedback=feedback,
-                             onFinish=lambda alg, ctx, fb: handleAlgorithmResults(alg, ctx, fb, **quiet))
+                             onFinish=lambda alg, ctx, fb: _load_on_completion(ctx, fb))
     loaded = {}
     for name in outputs:
         layers = [layer for layer in project.mapLayers().values()
