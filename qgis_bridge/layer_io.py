@@ -249,7 +249,9 @@ def _read_geopackage_arrow(layer: QgsVectorLayer, name: str, fields: Collection[
     curved = np.empty(0, dtype=np.int64)
     try:
         geoms = shapely.from_wkb(wkbs)
-    except shapely.errors.GEOSException:  # curves (GEOS reads no arcs): linearise those, read again
+    # Curves: GEOS before 3.13 cannot parse arcs (GEOSException), shapely 2.1 on GEOS 3.13 parses them but
+    # makes no Python object of them (NotImplementedError). Either way: linearise those, read again.
+    except (shapely.errors.GEOSException, NotImplementedError):
         wkbs, curved = _linearised_wkbs(wkbs, fids, curve_tolerance(layer.crs()))
         geoms = shapely.from_wkb(wkbs)
     geoms = _two_d(geoms)
