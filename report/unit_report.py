@@ -122,10 +122,6 @@ class UnitReport:
         return "\n".join(parts)
 
 
-def _fmt(value, decimals: int = 2) -> str:
-    return number_text(value, decimals)
-
-
 def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organisation: str = "",
                       date: str | None = None) -> UnitReport:
     ind = result.indicators
@@ -205,8 +201,8 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
     add(c)
 
     c = chapter("现状分析")
-    shares = "，".join(tr("{name} {mu} 亩（{share}%）").format(name=r["name"], mu=_fmt(r["before_mu"]),
-                                                              share=_fmt(r["before_share"]))
+    shares = "，".join(tr("{name} {mu} 亩（{share}%）").format(name=r["name"], mu=number_text(r["before_mu"]),
+                                                              share=number_text(r["before_share"]))
                       for _, r in top_classes.iterrows())
     c.blocks.append(tr("现状以{shares}为主。现状耕地 {farm}，建设用地 {cons}，永久基本农田 {pbf}。").format(
         shares=shares, farm=area_text(farm_b), cons=area_text(cons_b), pbf=area_text(pbf_b)))
@@ -223,7 +219,7 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
 
     c = chapter("整治目标与指标")
     gain_text = (tr("现状无耕地，不计新增比例") if gain is None
-                 else tr("为原有耕地的 {gain}%").format(gain=_fmt(abs(gain))))
+                 else tr("为原有耕地的 {gain}%").format(gain=number_text(abs(gain))))
     c.blocks.append(tr("整治后耕地 {after}，较现状{net}，{gain}；建设用地由 {cb} 调整为 {ca}（{cnet}）；"
                        "永久基本农田调出 {out}、调入 {inn}，整治后 {pa}。").format(
         after=area_text(farm_a), net=change_text(farm_a - farm_b), gain=gain_text, cb=area_text(cons_b),
@@ -236,7 +232,7 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
     c = chapter("整治任务与子项目")
     counts = projects.groupby("task")["id"].count() if len(projects) else pd.Series(dtype=int)
     land = _task_land_mu(result, unit_id)  # each task's land once, where its projects overlap
-    task_text = "；".join(tr("{task} {n} 个、{mu} 亩").format(task=t or tr("其他"), n=int(n), mu=_fmt(land.get(t, 0.0)))
+    task_text = "；".join(tr("{task} {n} 个、{mu} 亩").format(task=t or tr("其他"), n=int(n), mu=number_text(land.get(t, 0.0)))
                          for t, n in counts.items())
     c.blocks.append(tr("单元共安排子项目 {n} 个（{tasks}）。").format(n=len(projects), tasks=task_text or tr("无")))
     if len(projects):
@@ -258,13 +254,13 @@ def build_unit_report(result: CheckResult, unit_id: str, title: str = "", organi
         c.blocks.append(tr("永久基本农田调出 {out}、调入 {inn}，{net}。整治前集中连片 {nb} 片、最大 {lb} 亩，"
                            "整治后 {na} 片、最大 {la} 亩（{cls}）、平均 {ma} 亩。").format(
             out=mu_text(pbf_out), inn=mu_text(pbf_in), net=change_text(pbf_in - pbf_out),
-            nb=before_summary["count"], lb=_fmt(to_mu(before_summary["largest_m2"])), na=after_summary["count"],
-            la=_fmt(to_mu(after_summary["largest_m2"])),
+            nb=before_summary["count"], lb=number_text(to_mu(before_summary["largest_m2"])), na=after_summary["count"],
+            la=number_text(to_mu(after_summary["largest_m2"])),
             cls=(patch_after.table.iloc[0]["class_name"] if len(patch_after.table) else "") or tr("未达百亩方"),
-            ma=_fmt(to_mu(after_summary["mean_m2"]))))
+            ma=number_text(to_mu(after_summary["mean_m2"]))))
     quality = ledger.quality
     c.blocks.append(tr("调出部分平均耕地等别 {qo}，调入部分平均 {qi}（数值越小质量越高）。").format(
-        qo=_fmt(quality[ADJUSTED_OUT]["mean_gddb"]), qi=_fmt(quality[ADJUSTED_IN]["mean_gddb"])))
+        qo=number_text(quality[ADJUSTED_OUT]["mean_gddb"]), qi=number_text(quality[ADJUSTED_IN]["mean_gddb"])))
     ledger_table = _ledger_table(unit_ledger)
     c.blocks.append(ledger_table)
     c.blocks.append(Figure("永久基本农田调整前后对比图", tr("图 4 永久基本农田调整前后对比图")))
@@ -569,15 +565,15 @@ def _investment_paragraphs(projects: pd.DataFrame, investment: float, by_year: d
         return [tr("单元未安排子项目，无投资估算。")]
     tasks = projects.groupby("task", sort=False)["investment"].sum()
     out = [tr("子项目投资合计 {wan} 万元，其中{tasks}。").format(
-        wan=_fmt(investment), tasks="、".join(tr("{task} {wan} 万元").format(task=t or tr("其他"), wan=_fmt(v))
+        wan=number_text(investment), tasks="、".join(tr("{task} {wan} 万元").format(task=t or tr("其他"), wan=number_text(v))
                                               for t, v in tasks.items()))]
     if by_year:
         years = list(by_year)
         out.append(tr("实施期 {first}–{last} 年。分年度投资按各子项目投资在其开始年份至完成年份间平均分摊计列：{years}。").format(
             first=years[0], last=years[-1],
-            years="，".join(tr("{y} 年 {wan} 万元").format(y=y, wan=_fmt(v)) for y, v in by_year.items())))
+            years="，".join(tr("{y} 年 {wan} 万元").format(y=y, wan=number_text(v)) for y, v in by_year.items())))
     if unscheduled:
-        out.append(tr("另有 {wan} 万元的子项目未填开始、完成年份，未计入分年度投资。").format(wan=_fmt(unscheduled)))
+        out.append(tr("另有 {wan} 万元的子项目未填开始、完成年份，未计入分年度投资。").format(wan=number_text(unscheduled)))
     return out
 
 
@@ -667,12 +663,12 @@ def _potential_paragraphs(potential: pd.DataFrame) -> list:
         return [tr("按整治潜力调查（耕地恢复、村庄建设用地复垦、低效工业用地、碎片化耕地、夹心地/插花地），单元内未发现潜力图斑。")]
     kinds = potential.groupby("kind", sort=False)
     out = [tr("按整治潜力调查，单元内共识别潜力图斑 {n} 处、{mu} 亩（图形面积，椭球面积），分 {k} 类。").format(
-        n=len(potential), mu=_fmt(float(potential["area_mu"].sum())), k=kinds.ngroups)]
+        n=len(potential), mu=number_text(float(potential["area_mu"].sum())), k=kinds.ngroups)]
     for kind, group in kinds:
         villages = group.groupby("village")["area_mu"].sum().sort_values(ascending=False)
         villages = [v for v in villages.index if v]
         out.append(tr("{kind}潜力 {n} 处、{mu} 亩{where}；以{subtypes}为主。").format(
-            kind=kind, n=len(group), mu=_fmt(float(group["area_mu"].sum())),
+            kind=kind, n=len(group), mu=number_text(float(group["area_mu"].sum())),
             where=tr("，主要位于{v}").format(v="、".join(villages[:5])) if villages else "",
             subtypes="、".join(group.groupby("subtype")["area_mu"].sum().sort_values(ascending=False).index[:3])))
     return out

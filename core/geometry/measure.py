@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 import shapely
 
+from ..common.numbers import SQUARE_METRES_PER_HECTARE, SQUARE_METRES_PER_MU
 from . import projection
 from .projection import lonlat_bounds, transform_geometries
 
@@ -27,8 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["SQUARE_METRES_PER_MU", "SQUARE_METRES_PER_HECTARE", "WorkingFrame", "ellipsoidal_areas",
            "lonlat_bounds", "to_hectares", "to_mu", "transform_geometries"]
 
-SQUARE_METRES_PER_MU = 10000.0 / 15.0
-SQUARE_METRES_PER_HECTARE = 10000.0
+# 亩 and 公顷 are defined once, with how figures print (core/common/numbers.py)
 
 # Centre of the working projection is rounded so that the same data always give
 # the same frame, whichever caller (panel, algorithm, exporter) builds it.
