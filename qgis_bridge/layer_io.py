@@ -31,6 +31,7 @@ from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, QTime, QVariant
 from ..core.common.errors import Cancelled
 from ..core.common.i18n import tr
 from ..core.geometry.projection import canonical_wkt
+from ..core.ingest.field_names import match_fields
 from ..core.ingest.layerdata import LayerData
 from ..core.ingest.validate import note_linearised
 
@@ -65,10 +66,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def field_map(fields: Iterable[_Named], wanted: Iterable[str]) -> dict[str, str]:
-    """Requested name → actual field name, case-insensitively; missing names are left out."""
-    actual = {f.name().upper(): f.name() for f in fields}
-    return {name: actual[name.upper()] for name in wanted if name.upper() in actual}
+def field_map(fields: Iterable[_Named], wanted: Iterable[str]) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """Requested name → actual field name (case-insensitively, else under a common alternative name:
+    ``core/ingest/field_names.py``); missing names are left out. Also the (requested, actual) pairs
+    found under an alternative, for the validation's warning."""
+    found, renamed = match_fields([f.name() for f in fields], wanted)
+    return found, tuple(renamed.items())
 
 
 # Curves — CircularString, CompoundCurve, CurvePolygon, MultiSurface: the arcs GeoPackage and
@@ -137,7 +140,7 @@ def read_features(source: Any, name: str, fields: Collection[str] = (), request:
     """
     all_fields = layer_fields if layer_fields is not None else source.fields()
     available = [f.name() for f in all_fields]
-    mapping = field_map(all_fields, fields)
+    mapping, renamed = field_map(all_fields, fields)
     request = QgsFeatureRequest(request) if request is not None else QgsFeatureRequest()
     request.setSubsetOfAttributes(list(mapping.values()), all_fields)
     if crs is None:
@@ -163,13 +166,16 @@ def read_features(source: Any, name: str, fields: Collection[str] = (), request:
     geoms = _two_d(geoms)
     attrs = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(fids)))
     data = LayerData(name=name, geoms=geoms, attrs=attrs, fids=np.asarray(fids, dtype=np.int64),
-                     crs_wkt=crs_wkt_of(crs),
-                     source=source_text, available_fields=tuple(available))
+                     crs_wkt=crs_wkt_of(crs), source=source_text, available_fields=tuple(available),
+                     renamed_fields=renamed)
     return note_linearised(data, curved, CURVE_TOLERANCE_M)
 
 
 def crs_wkt_of(crs: QgsCoordinateReferenceSystem) -> str:
-    """The pyproj WKT of a ``QgsCoordinateReferenceSystem`` (by authority id when it has one)."""
+    """The pyproj WKT of a ``QgsCoordinateReferenceSystem`` (by authority id when it has one); empty
+    for an undefined CRS (the validation refuses such a layer, naming it)."""
+    if not crs.isValid():
+        return ""
     authid = crs.authid()
     return canonical_wkt(authid if authid else crs.toWkt(_PREFERRED_WKT))
 
@@ -233,7 +239,7 @@ def _read_geopackage_arrow(layer: QgsVectorLayer, name: str, fields: Collection[
         return None
     definition = table.GetLayerDefn()
     available = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-    mapping = field_map([_Name(n) for n in available], fields)
+    mapping, renamed = field_map([_Name(n) for n in available], fields)
     table.SetIgnoredFields([n for n in available if n not in mapping.values()])
     geometry_column = table.GetGeometryColumn() or "wkb_geometry"
     fid_column = table.GetFIDColumn() or "OGC_FID"
@@ -257,7 +263,7 @@ def _read_geopackage_arrow(layer: QgsVectorLayer, name: str, fields: Collection[
     geoms = _two_d(geoms)
     attrs = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(fids)))
     data = LayerData(name=name, geoms=geoms, attrs=attrs, fids=fids, crs_wkt=crs_wkt_of(layer.crs()),
-                     source=layer.source(), available_fields=tuple(available))
+                     source=layer.source(), available_fields=tuple(available), renamed_fields=renamed)
     return note_linearised(data, curved, CURVE_TOLERANCE_M)
 
 

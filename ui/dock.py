@@ -35,7 +35,7 @@ from ..core.common.errors import LandConsolidationError
 from ..core.common.i18n import tr, translatable
 from ..core.common.numbers import SQUARE_METRES_PER_MU, area_text, change_text, percent_text, value_text
 from ..core.ingest.validate import ROLES
-from ..core.rules.evaluate import COMPARE_TEXT, FAIL, NOT_APPLICABLE, PASS, share
+from ..core.rules.evaluate import COMPARE_TEXT, ERROR, FAIL, NOT_APPLICABLE, PASS, share
 from ..core.rules.landclasses import load_land_classes
 from ..processing.algorithms.scheme_inputs import PARAMETER_OF_ROLE
 from ..qgis_bridge import styles
@@ -55,8 +55,9 @@ REQUIRED_ROLES = ("units", "landuse")
 # status → (mark, word, text colour, background); the words through tr() where they are shown
 STATUS_LOOK = {PASS: ("✓", translatable("符合"), "#1a7f37", "#e6f4ea"),
                FAIL: ("✗", translatable("不符合"), "#c62828", "#fdecea"),
-               NOT_APPLICABLE: ("–", translatable("不适用"), "#6e6e6e", "#f2f2f2")}
-STATUS_ORDER = {FAIL: 0, PASS: 1, NOT_APPLICABLE: 2}  # failing rows first, then passing, then not applicable
+               NOT_APPLICABLE: ("–", translatable("不适用"), "#6e6e6e", "#f2f2f2"),
+               ERROR: ("⚠", translatable("计算出错"), "#8a4b00", "#fff4e5")}
+STATUS_ORDER = {ERROR: 0, FAIL: 1, PASS: 2, NOT_APPLICABLE: 3}  # failing rows first, then passing, then not applicable
 STALE_LOOK = ("#9e9e9e", "#f5f5f5")  # grey text on a grey background: figures of an earlier state
 STALE_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's status while it is greyed out
 SCHEME_VIEW = ""
@@ -381,6 +382,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
             label.setText(tr(caption) + "：—")
         self.conflictsList.clear()
         self.warningsList.clear()
+        self._messages = []
         self._show_stale_look(False)
         self._render_lists()
         self.setupGroup.setCollapsed(False)
@@ -439,7 +441,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
             return []
         findings = self.result.findings_for_unit(unit_id) if unit_id else self.result.findings
         if self.failingOnlyCheck.isChecked():
-            findings = [f for f in findings if f.status == FAIL]
+            findings = [f for f in findings if f.status in (FAIL, ERROR)]
         return sorted(findings, key=lambda f: STATUS_ORDER.get(f.status, len(STATUS_ORDER)))
 
     def render(self):
@@ -563,6 +565,7 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
                 item.setForeground(QBrush(QColor(STALE_LOOK[0])))
             item.setData(Qt.ItemDataRole.UserRole, text)
             self.warningsList.addItem(item)
+        self._messages = [text for _, text in messages]  # the engine's Notices: they know the features they name
         count = self.warningsList.count()
         self.warningsGroup.setTitle(tr("警告（{n}）").format(n=count) if count else tr("警告（无）"))
         if count != had:  # open when warnings appear, closed when there are none; else as the planner left it
@@ -574,7 +577,10 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
 
     def locate_warning(self, item):
         """Select the features a warning (or the refusal) names on their layer, and zoom to them."""
-        return self.select_named_features(item.data(Qt.ItemDataRole.UserRole) or item.text())
+        row = self.warningsList.row(item)
+        messages = getattr(self, "_messages", [])
+        text = messages[row] if 0 <= row < len(messages) else item.data(Qt.ItemDataRole.UserRole) or item.text()
+        return self.select_named_features(text)
 
     def _layer_of_message(self, targets):
         for role, spec in ROLES.items():
@@ -589,7 +595,12 @@ class LandConsolidationDock(QgsDockWidget, FORM_CLASS):
         """(layer, selected feature ids) for what the message names; the canvas zooms to them."""
         targets = message_targets(text)
         layer, ids = None, []
-        if targets["fids"]:
+        if getattr(text, "fids", ()) and getattr(text, "role", ""):  # a Notice: no need to read the text
+            layer = self.roles().get(text.role)
+            if layer is not None and not sip.isdeleted(layer):
+                ids = [fid for fid in text.fids if layer.getFeature(fid).isValid()]
+                layer.selectByIds(ids)
+        elif targets["fids"]:
             layer = self._layer_of_message(targets)
             if layer is not None:
                 ids = [fid for fid in targets["fids"] if layer.getFeature(fid).isValid()]

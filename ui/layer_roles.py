@@ -59,7 +59,10 @@ def _matches(pattern: str, key: str, exact: bool) -> bool:
 # ---------------------------------------------------------------------------- what a message names
 _LAYER_LABEL = re.compile(r"图层“(?P<name>[^”]*)”（(?P<role>[^）]*)）")
 _PAIR = re.compile(r"([^：；（\s]+) 与 ([^：；（\s]+)（")
-_ID_LIST = re.compile(r"要素\s*(-?\d+(?:、-?\d+)*)")
+_ID_LIST = re.compile(r"要素号?\s*(-?\d+(?:、-?\d+)*)")
+# features named by their id field (validate.features_text): 单元编号 DYBH DY01、DY02 / 子项目编号 XMBH …
+_NAMED_UNITS = re.compile(r"单元编号 DYBH ([^\s，。；（）]+(?:、[^\s，。；（）]+)*)")
+_NAMED_PROJECTS = re.compile(r"子项目编号 XMBH ([^\s，。；（）]+(?:、[^\s，。；（）]+)*)")
 _UNIT = re.compile(r"整治单元 (\S+?) 有")
 _PROJECT_PAIR = re.compile(r"[：；]([^：；（]+?)（[^）]*）与 ([^：；（]+?)（")
 
@@ -87,7 +90,11 @@ def message_targets(text: str) -> dict:
             listed = _ID_LIST.search(rest)
             fids = [int(x) for x in listed.group(1).split("、")] if listed else []
         found["fids"] = list(dict.fromkeys(f for f in fids if f != -1))  # -1: the polygon being drawn
-    found["unit_ids"] = found["unit_ids"] or _UNIT.findall(text)
+    named_units = _NAMED_UNITS.search(text)
+    found["unit_ids"] = found["unit_ids"] or (named_units.group(1).split("、") if named_units else _UNIT.findall(text))
+    named_projects = _NAMED_PROJECTS.search(text)
+    if named_projects:
+        found["project_ids"] = named_projects.group(1).split("、")
     if text.startswith("子项目相互重叠"):
         found["project_ids"] = list(dict.fromkeys(x.strip() for pair in _PROJECT_PAIR.findall(text) for x in pair))
     return found

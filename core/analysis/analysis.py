@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 import shapely
 
+from ..common.errors import DataError
 from ..common.i18n import tr, translatable
 from ..common.progress import SILENT, Progress
 from ..geometry.measure import to_mu
@@ -24,7 +26,7 @@ from ..ingest.layers import SchemeLayers
 from ..ingest.plan import Plan, build_plan, build_survey_plan
 from ..rules.ruleset import Ruleset, load_ruleset
 from .indicators import Indicators, compute_indicators
-from .pieces import Pieces, build_pieces, build_whole_area_pieces
+from .pieces import Pieces, build_pieces_per_unit, build_whole_area_pieces, drop_failed_units
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ class Analysis:
     warnings: tuple[str, ...]
     given: frozenset[str]  # the layers the planner gave (SchemeLayers attribute names)
     whole_area: bool = False  # no units: one scope covering every layer
+    # Units whose overlay failed (unit id -> reason): left out of every figure, their rows marked error.
+    failed_units: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def pieces(self) -> Pieces:
@@ -77,16 +81,30 @@ def analyse(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Base
     plan = (build_survey_plan(layers, baseline, ruleset, survey_after) if survey_after is not None
             else build_plan(layers, baseline, ruleset))
     progress.step(40, tr("叠加分析"))
-    pieces = build_whole_area_pieces(baseline, plan) if whole_area else build_pieces(baseline, plan)
+    failed: dict[str, str] = {}
+    if whole_area:
+        pieces = build_whole_area_pieces(baseline, plan)
+    else:
+        pieces, failed_positions = build_pieces_per_unit(baseline, plan, progress=progress.scaled(40, 75))
+        plan, pieces, failed = drop_failed_units(plan, pieces, failed_positions)
+        if len(plan.units) == 0:  # nothing left to check: the reasons are the answer
+            raise DataError(failed_units_text(failed))
     progress.step(75, tr("统计指标"))
     indicators = compute_indicators(baseline, plan, pieces, ruleset)
-    warnings = list(baseline.warnings) + list(plan.warnings)
+    warnings = list(baseline.warnings) + list(plan.warnings) + ([failed_units_text(failed)] if failed else [])
     if not whole_area and "landuse" in given:
         warnings += outside_landuse_warnings(indicators)
     logger.debug("analysis: %d units, %d pieces, %d warnings in %.2f s (layers: %s)", len(plan.unit_ids),
                  len(pieces), len(warnings), time.perf_counter() - started, ", ".join(sorted(given)))
     return Analysis(ruleset=ruleset, baseline=baseline, plan=plan, indicators=indicators, warnings=tuple(warnings),
-                    given=given, whole_area=whole_area)
+                    given=given, whole_area=whole_area, failed_units=failed)
+
+
+def failed_units_text(failed: Mapping[str, str]) -> str:
+    """What the planner is told about units whose computation failed."""
+    return tr("整治单元 {ids} 的叠加计算出错（{reasons}），这些单元的指标未能计算，各条规则记为“计算出错”；"
+              "其余单元照常核算，乡镇和方案的合计不含这些单元。请检查这些单元及其范围内图斑的几何后重试。").format(
+        ids="、".join(failed), reasons="；".join(f"{unit_id}：{reason}" for unit_id, reason in failed.items()))
 
 
 def outside_landuse_warnings(indicators: Indicators) -> list[str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Tuple, cast
 import numpy as np
 import shapely
 
+from ..common.errors import DataError
 from ..common.i18n import tr
 from ..common.progress import SILENT, Progress
 from ..geometry.overlay import SLIVER_AREA_M2, polygonal, robust
@@ -28,12 +29,12 @@ from ..ingest.layerdata import LayerData
 from ..ingest.layers import SchemeLayers
 from ..ingest.plan import Plan, build_plan
 from ..products.check import CheckResult
-from ..rules.evaluate import evaluate
+from ..rules.evaluate import error_findings, evaluate
 from ..rules.ruleset import Ruleset, load_ruleset
-from .analysis import outside_landuse_warnings
+from .analysis import failed_units_text, outside_landuse_warnings
 from .cache import AnalysisCache
 from .indicators import compute_indicators
-from .pieces import Pieces, book_areas, build_pieces, overlay_areas
+from .pieces import Pieces, book_areas, build_pieces_per_unit, overlay_areas
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -131,16 +132,21 @@ class LiveScheme:
             if changes.udb_plan is None:
                 plan.udb_plan, plan.udb_plan_labels = previous.udb_plan, previous.udb_plan_labels
         progress.step(20, tr("叠加分析"))
-        pieces, cache, rebuilt = self._pieces_for(plan, merged, changes)
+        pieces, cache, rebuilt, failed = self._pieces_for(plan, merged, changes)
+        if failed:  # units the overlay could not cut: left out, their rows marked error (as checkunits does)
+            plan = plan.without_units(failed)
+            if len(plan.units) == 0:
+                raise DataError(failed_units_text(failed))
         progress.step(70, tr("统计指标"))
         indicators = compute_indicators(self.baseline, plan, pieces, self.ruleset, self.cache)
-        findings = evaluate(indicators)
+        findings = evaluate(indicators) + error_findings(self.ruleset.rules, failed)
         progress.step(100, "")
         # Commit only a finished update: a cancelled one leaves the previous state intact, so the
         # caller can retry with the changes accumulated since the last finished update.
         self.plan, self.layers, self._pieces, self.rebuilt_units = plan, merged, cache, rebuilt
         # The same warnings as analyse() gives checkunits.
-        warnings = list(self.baseline.warnings) + list(plan.warnings) + outside_landuse_warnings(indicators)
+        warnings = (list(self.baseline.warnings) + list(plan.warnings) + outside_landuse_warnings(indicators)
+                    + ([failed_units_text(failed)] if failed else []))
         return CheckResult(ruleset=self.ruleset, baseline=self.baseline, plan=plan, indicators=indicators,
                            findings=findings, warnings=warnings)
 
@@ -188,7 +194,7 @@ class LiveScheme:
         return boxes, everywhere
 
     def _pieces_for(self, plan: Plan, merged: SchemeLayers,
-                    changes: Changes) -> tuple[Pieces, dict[str, _UnitCache], int]:
+                    changes: Changes) -> tuple[Pieces, dict[str, _UnitCache], int, dict[str, str]]:
         boxes, everywhere = self._dirty_boxes(changes, merged)
         dirty = [shapely.box(*b) for b in boxes]
         keep: dict[str, _UnitCache] = {}
@@ -206,10 +212,14 @@ class LiveScheme:
                 patched += 1
             else:
                 stale.append(position)
+        failed: dict[str, str] = {}
         if stale:
-            fresh = build_pieces(self.baseline, plan, np.asarray(stale))
+            fresh, failed_positions = build_pieces_per_unit(self.baseline, plan, np.asarray(stale))
+            failed = {str(plan.unit_ids[k]): reason for k, reason in failed_positions.items()}
             table = fresh.table
             for position in stale:
+                if position in failed_positions:
+                    continue
                 unit_id = plan.unit_ids[position]
                 mask = (table["unit"] == position).to_numpy()
                 geom = plan.units.geoms[position]
@@ -217,12 +227,12 @@ class LiveScheme:
                                            pieces=Pieces(table=table[mask].reset_index(drop=True),
                                                          geoms=fresh.geoms[mask]))
         ordered = []
-        for position, unit_id in enumerate(plan.unit_ids):
+        for position, unit_id in enumerate(u for u in plan.unit_ids if u not in failed):
             pieces = keep[unit_id].pieces
             pieces.table["unit"] = position  # positions shift when units are added or deleted
             pieces.metric_geoms(self.baseline.frame)  # kept with the unit's pieces for later updates
             ordered.append(pieces)
-        return Pieces.concat(ordered), keep, len(stale) + patched
+        return Pieces.concat(ordered), keep, len(stale) + patched, failed
 
     def _reshaped(self, cached: "_UnitCache", geom: BaseGeometry, wkb: bytes, position: int,
                   plan: Plan) -> "_UnitCache":

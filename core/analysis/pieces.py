@@ -5,6 +5,7 @@ group-by over these pieces (``indicators``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..common.errors import LandConsolidationError
+from ..common.progress import SILENT, Progress
 from ..geometry.measure import WorkingFrame
 from ..geometry.overlay import (
     SLIVER_AREA_M2,
@@ -25,6 +28,8 @@ from ..ingest.plan import Plan
 
 if TYPE_CHECKING:
     import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------------------- pieces
 
@@ -98,6 +103,46 @@ def build_pieces(baseline: Baseline, plan: Plan, unit_positions: npt.ArrayLike |
         unit_positions = np.arange(len(plan.units))
     unit_positions = np.asarray(unit_positions, dtype=np.int64)
     return overlay_areas(baseline, plan, plan.units.geoms[unit_positions], unit_positions)
+
+
+def build_pieces_per_unit(baseline: Baseline, plan: Plan, unit_positions: npt.ArrayLike | None = None,
+                          progress: Progress = SILENT) -> tuple[Pieces, dict[int, str]]:
+    """``build_pieces``, and where the overlay of the units together fails unexpectedly (GEOS on one
+    unit's geometry), each unit on its own: the units that fail are left out and returned with the
+    reason (position -> text), so one bad unit does not stop the check of the others. Errors about the
+    data (``LandConsolidationError``: overlapping parcels …) and cancelling stop everything as before."""
+    positions = np.arange(len(plan.units)) if unit_positions is None else np.asarray(unit_positions, dtype=np.int64)
+    try:
+        return build_pieces(baseline, plan, positions), {}
+    except LandConsolidationError:
+        raise
+    except Exception as error:  # noqa: BLE001 - GEOS and numpy raise many kinds; each unit is retried below
+        logger.warning("overlay of %d units failed (%s); retrying unit by unit", len(positions), error)
+    good, failed = [], {}
+    for count, position in enumerate(positions):
+        progress.step(float(count) / max(len(positions), 1) * 100.0)
+        try:
+            good.append(build_pieces(baseline, plan, [position]))
+        except LandConsolidationError:
+            raise
+        except Exception as error:  # noqa: BLE001 - reported per unit, the others go on
+            logger.exception("overlay of unit %s failed", plan.unit_ids[position])
+            failed[int(position)] = f"{type(error).__name__}: {error}"[:300]
+    return Pieces.concat(good), failed
+
+
+def drop_failed_units(plan: Plan, pieces: Pieces, failed: dict[int, str]) -> tuple[Plan, Pieces, dict[str, str]]:
+    """The plan and pieces without the units ``build_pieces_per_unit`` could not overlay (positions
+    renumbered), and their reasons by unit id."""
+    if not failed:
+        return plan, pieces, {}
+    reasons = {str(plan.unit_ids[position]): reason for position, reason in failed.items()}
+    kept = np.array([k for k in range(len(plan.units)) if k not in failed], dtype=np.int64)
+    renumbered = np.full(len(plan.units), -1, dtype=np.int64)
+    renumbered[kept] = np.arange(len(kept))
+    if len(pieces):
+        pieces.table["unit"] = renumbered[pieces.table["unit"].to_numpy(dtype=np.int64)]
+    return plan.without_units(reasons), pieces, reasons
 
 
 def build_whole_area_pieces(baseline: Baseline, plan: Plan) -> Pieces:

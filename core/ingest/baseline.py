@@ -168,6 +168,7 @@ def build_baseline(layers: SchemeLayers, ruleset: Ruleset, classes: LandClasses 
     classes = classes or load_land_classes()
     report = v.Report()
     roles = v.ROLES
+    v.given_layers({name: getattr(layers, name) for name in roles}, report)
     frame_layer: LayerData | None
     if layers.landuse is not None:
         landuse = v.polygons(layers.landuse, roles["landuse"], report)

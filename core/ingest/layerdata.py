@@ -8,7 +8,7 @@ produce these; nothing below this seam knows where the data came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
@@ -32,6 +32,9 @@ class LayerData:
     source: str = ""
     # Fields the reader found in the layer (all of them, not only those read).
     available_fields: tuple[str, ...] = field(default=())
+    # (name the engine reads, field it was read from) where the layer has the field under another name
+    # (``field_names.FIELD_ALTERNATIVES``: 地类编码 for DLBM …); the validation tells the planner.
+    renamed_fields: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
         self.geoms = np.asarray(self.geoms, dtype=object)
@@ -62,13 +65,10 @@ class LayerData:
 
     def take(self, positions: npt.ArrayLike) -> "LayerData":
         positions = np.asarray(positions, dtype=np.int64)
-        return LayerData(name=self.name, geoms=self.geoms[positions], attrs=self.attrs.iloc[positions],
-                         fids=self.fids[positions], crs_wkt=self.crs_wkt, source=self.source,
-                         available_fields=self.available_fields)
+        return replace(self, geoms=self.geoms[positions], attrs=self.attrs.iloc[positions], fids=self.fids[positions])
 
     def with_geoms(self, geoms: np.ndarray, crs_wkt: str) -> "LayerData":
-        return LayerData(name=self.name, geoms=geoms, attrs=self.attrs, fids=self.fids, crs_wkt=crs_wkt,
-                         source=self.source, available_fields=self.available_fields)
+        return replace(self, geoms=geoms, crs_wkt=crs_wkt)
 
     def bounds(self) -> np.ndarray:
         return shapely.total_bounds(self.geoms)

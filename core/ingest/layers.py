@@ -76,9 +76,9 @@ def to_frame(layer: LayerData, role: v.Role, frame: WorkingFrame) -> LayerData:
     if len(geoms):
         lost = ~np.isfinite(shapely.bounds(geoms)).all(axis=1)
         if lost.any():
-            raise InputError(tr("{layer}：要素 {ids} 转换到地类图斑的坐标系后坐标无效，"
+            raise InputError(tr("{layer}：{features} 转换到地类图斑的坐标系后坐标无效，"
                                 "多半是图层设置的坐标系（{crs}）与数据实际的坐标系不符，请核对后重试。").format(
-                layer=v.layer_label(layer, role), ids=v.id_list(layer.fids[lost]), crs=crs_name(layer.crs_wkt)))
+                layer=v.layer_label(layer, role), features=v.features_text(layer, lost), crs=crs_name(layer.crs_wkt)))
     return layer.with_geoms(geoms, frame.wkt)
 
 
@@ -136,12 +136,13 @@ def flag_parts(layer: LayerData, role: v.Role, frame: WorkingFrame, report: v.Re
     for k in np.flatnonzero(np.bincount(cluster, minlength=len(geoms)) > 1):
         labels[k] = "、".join(sorted(set(values[cluster == k]) - {""}))
     if overlaps:
-        shown = "；".join(tr("{a} 与 {b}（{area:.2f} 平方米）").format(a=int(checked.fids[i]), b=int(checked.fids[j]),
-                                                                 area=area)
+        names = v.feature_names(checked)
+        shown = "；".join(tr("{a} 与 {b}（{area:.2f} 平方米）").format(a=names[i], b=names[j], area=area)
                          for i, j, area in overlaps[: v.MAX_IDS_IN_MESSAGE])
         more = tr("等 {n} 处").format(n=len(overlaps)) if len(overlaps) > v.MAX_IDS_IN_MESSAGE else ""
-        report.warn(tr("{layer}：要素相互重叠：{pairs}{more}，合计 {total:.2f} 平方米。重叠部分已合并，面积只计一次。").format(
-            layer=v.layer_label(checked, role), pairs=shown, more=more, total=sum(a for _, _, a in overlaps)))
+        report.warn(tr("{layer}：要素相互重叠：{label} {pairs}{more}，合计 {total:.2f} 平方米。重叠部分已合并，面积只计一次。").format(
+            layer=v.layer_label(checked, role), label=v.names_label(checked), pairs=shown, more=more,
+            total=sum(a for _, _, a in overlaps)), role, checked.fids[sorted({k for i, j, _ in overlaps for k in (i, j)})])
     fids = checked.fids
     return ControlLine(parts=PartIndex.build(geoms), labels=labels,
                        overlap_fids=tuple((int(fids[i]), int(fids[j]), area) for i, j, area in overlaps))
@@ -286,7 +287,8 @@ def resolve_parcel_overlaps(landuse: LayerData, table: pd.DataFrame, frame: Work
                        "合计 {total:.2f} 平方米（{mu:.2f} 亩）。重叠部分只计一次：归要素号较小的图斑，"
                        "另一图斑去掉重叠部分，其 TBMJ、TBDLMJ 按剩余面积的比例计入。请核查并消除重叠。").format(
             layer=v.layer_label(landuse, role), label=v.names_label(landuse), pairs=listing, more=more,
-            count=len(shown_pairs), total=removed, mu=to_mu(removed)))
+            count=len(shown_pairs), total=removed, mu=to_mu(removed)), role,
+            fids[sorted({k for i, j, _ in shown_pairs for k in (i, j)})])
     kept = np.where(before > 0, after / np.where(before > 0, before, 1.0), 0.0)
     for column in ("tbmj", "tbdlmj"):
         values = table[column].to_numpy(dtype=float).copy()
@@ -318,9 +320,9 @@ def build_project_table(projects: LayerData, classes: LandClasses, ruleset: Rule
     types = projects.column("XMLX", "").map(lambda t: "" if t is None else str(t).strip())
     unknown = ~types.isin(ruleset.all_project_types).to_numpy()
     if unknown.any():
-        report.warn(tr("{layer} 字段 XMLX：要素 {ids} 的子项目类型 {types} 不在规则集的类型表中，按“其他”统计。").format(
-            layer=v.layer_label(projects, role), ids=v.id_list(projects.fids[unknown]),
-            types="、".join(sorted(set(types[unknown])))))
+        report.warn(tr("{layer} 字段 XMLX：{features} 的子项目类型 {types} 不在规则集的类型表中，按“其他”统计。").format(
+            layer=v.layer_label(projects, role), features=v.features_text(projects, unknown),
+            types="、".join(sorted(set(types[unknown])))), role, projects.fids[unknown])
     raw_ids = projects.column("XMBH", None)
     ids = [str(x).strip() if x not in (None, "") and not (isinstance(x, float) and np.isnan(x))
            else tr("要素{fid}").format(fid=int(f)) for x, f in zip(raw_ids, projects.fids)]

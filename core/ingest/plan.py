@@ -4,7 +4,7 @@ and brought into the baseline's working frame; or the 'after' state of a later s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -49,6 +49,13 @@ class Plan:
     warnings: list[str]
     # The planned control lines as read (their overlaps by feature id), for the next edit's check.
     drawn_lines: dict[str, ControlLine] = field(default_factory=dict)
+
+    def without_units(self, unit_ids: Iterable[str]) -> "Plan":
+        """The plan without some units (those whose computation failed): the others keep their order."""
+        drop = set(unit_ids)
+        keep = np.flatnonzero([u not in drop for u in self.unit_ids])
+        return replace(self, units=self.units.take(keep), unit_ids=self.unit_ids[keep],
+                       unit_names=self.unit_names[keep])
 
     def unchanged_pbf(self, geoms: np.ndarray) -> np.ndarray:
         """Which geometries are, exactly, features of the planned PBF (nothing of them is adjusted out)."""

@@ -17,7 +17,7 @@ from ..common.progress import SILENT, Progress
 from ..ingest.baseline import Baseline
 from ..ingest.layers import SchemeLayers
 from ..ingest.plan import Plan
-from ..rules.evaluate import FAIL, NOT_APPLICABLE, PASS, Conflict, Finding, evaluate
+from ..rules.evaluate import ERROR, FAIL, NOT_APPLICABLE, PASS, Conflict, Finding, error_findings, evaluate
 from ..rules.ruleset import Ruleset
 
 
@@ -38,7 +38,7 @@ class CheckResult:
         return [c for f in self.findings for c in f.conflicts]
 
     def counts(self) -> dict[str, int]:
-        counts = {PASS: 0, FAIL: 0, NOT_APPLICABLE: 0}
+        counts = {PASS: 0, FAIL: 0, NOT_APPLICABLE: 0, ERROR: 0}
         for finding in self.findings:
             counts[finding.status] += 1
         return counts
@@ -80,7 +80,9 @@ def run_check(layers: SchemeLayers, ruleset: Ruleset | None = None, baseline: Ba
 def check(analysis: Analysis) -> CheckResult:
     """The verdicts of an analysis: one finding per rule and scope."""
     return CheckResult(ruleset=analysis.ruleset, baseline=analysis.baseline, plan=analysis.plan,
-                       indicators=analysis.indicators, findings=evaluate(analysis.indicators),
+                       indicators=analysis.indicators,
+                       findings=evaluate(analysis.indicators) + error_findings(analysis.ruleset.rules,
+                                                                               analysis.failed_units),
                        warnings=list(analysis.warnings))
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 PASS = "pass"
 FAIL = "fail"
 NOT_APPLICABLE = "not_applicable"
+ERROR = "error"  # the unit's computation failed (analysis.failed_units): no figure, the reason instead
 
 COMPARE = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq}
 COMPARE_TEXT = {"<=": "≤", "<": "<", ">=": "≥", ">": ">", "==": "="}
@@ -89,7 +90,7 @@ def limit_text(limit: Rule | Limit, threshold: float | None) -> str:
 
 
 def verdict_text(status: str) -> str:
-    return {PASS: tr("符合"), FAIL: tr("不符合"), NOT_APPLICABLE: tr("不适用")}[status]
+    return {PASS: tr("符合"), FAIL: tr("不符合"), NOT_APPLICABLE: tr("不适用"), ERROR: tr("计算出错")}[status]
 
 
 def fmt(value: float | None, decimals: int = 2) -> str:
@@ -183,6 +184,14 @@ def township_shares(rule: Rule, ind: Indicators, part: str, whole: str, absent: 
             finding.conflicts = conflicts_of(ind, rule, over_limit(code), kind, finding.message, by="township")
         out.append(finding)
     return out
+
+
+def error_findings(rules: Iterable[Rule], failed_units: Mapping[str, str]) -> list[Finding]:
+    """One ``error`` row per unit-scoped rule for each unit whose computation failed, with the reason."""
+    return [Finding(rule_id=rule.id, metric=rule.metric, scope="unit", scope_id=unit_id, value=None, threshold=None,
+                    unit=rule.unit, status=ERROR, clause=rule.clause, title=rule.title_zh,
+                    message=tr("单元 {id} 计算出错，未能核验：{reason}").format(id=unit_id, reason=reason))
+            for unit_id, reason in failed_units.items() for rule in rules if rule.scope == "unit"]
 
 
 def evaluate(ind: Indicators) -> list[Finding]:

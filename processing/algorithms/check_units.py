@@ -88,6 +88,8 @@ class CheckUnitsAlgorithm(LandConsolidationAlgorithm):
         counts = result.counts()
         feedback.pushInfo(tr("核验完成：符合 {p} 项，不符合 {f} 项，不适用 {n} 项。").format(
             p=counts["pass"], f=counts["fail"], n=counts["not_applicable"]))
+        if counts["error"]:
+            feedback.reportError(tr("有 {n} 项因单元计算出错未能核验（见 message 字段）。").format(n=counts["error"]))
         for finding in result.findings:
             if finding.status == "fail":
                 feedback.pushInfo("✗ " + finding.message)

@@ -55,8 +55,9 @@ CELL_BUT_HALF_DISC = (f"CurvePolygon(CompoundCurve(({x0} {y0}, {CX - R} {CY}), {
                       f"({CX + R} {CY}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0})))")
 
 
-def _warning_text(layer: str, role: str, n: int, fids: str) -> str:
-    return (f"图层“{layer}”（{role}）有 {n} 个要素含曲线（要素 {fids}），"
+def _warning_text(layer: str, role: str, n: int, names: str) -> str:
+    """``names``: '单元编号 DYBH DY01' or '要素号 1、2' (features are named by their id field where they have one)."""
+    return (f"图层“{layer}”（{role}）有 {n} 个要素含曲线（{names}），"
             f"已按最大偏差 {CURVE_TOLERANCE_M:g} 米折线化后参与计算。")
 
 
@@ -167,7 +168,7 @@ def test_a_curved_unit_is_measured_within_the_tolerance_and_reported(fresh_proje
     assert QgsWkbTypes.isCurvedType(next(units.getFeatures()).geometry().wkbType())
     rows, conflicts, warnings = _run(tmp_path, units, _landuse("memory", tmp_path), grid.ECO[0], how)
 
-    assert _warning_text("DY", "整治单元", 1, "1") in warnings
+    assert _warning_text("DY", "整治单元", 1, "单元编号 DYBH DY01") in warnings
     assert sum("含曲线" in w for w in warnings) == 1  # one per layer, and only the curved one
     row = rows[("DY01", "eco_redline_construction")]
     assert row["status"] == "fail"
@@ -226,7 +227,7 @@ def test_a_curved_parcel_is_measured_within_the_tolerance_and_reported(fresh_pro
     fids = sorted(f.id() for f in landuse.getFeatures() if QgsWkbTypes.isCurvedType(f.geometry().wkbType())
                   and f.geometry().constGet().hasCurvedSegments())
     assert len(fids) == 2
-    assert _warning_text("DLTB", "地类图斑", 2, "、".join(map(str, fids))) in warnings
+    assert _warning_text("DLTB", "地类图斑", 2, "要素号 " + "、".join(map(str, fids))) in warnings
     assert sum("含曲线" in w for w in warnings) == 1
 
     h = 60.0 / R

@@ -43,7 +43,7 @@ def sealed_analysis(monkeypatch):
     analysis = analyse(grid.scheme(projects, pbf_plan, [grid.R(3, 3, 6, 4), grid.C(3, 2)]))
     for target, name in ((validate, "polygons"), (WorkingFrame, "ingest"), (baseline_module, "build_baseline"),
                          (plan_module, "build_plan"), (analysis_module, "build_baseline"),
-                         (analysis_module, "build_plan"), (analysis_module, "build_pieces")):
+                         (analysis_module, "build_plan"), (analysis_module, "build_pieces_per_unit")):
         monkeypatch.setattr(target, name, _refuse)
     return analysis
 
