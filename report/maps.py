@@ -258,9 +258,16 @@ def _layout(project) -> QgsPrintLayout:
     return layout
 
 
+def literal(text: str) -> str:
+    """``text`` as a layout label shows it, never evaluates it: labels evaluate ``[% … %]`` as QGIS
+    expressions, so a unit named ``[% env('HOME') %]`` would print the home folder. A zero-width
+    space after the bracket keeps the look and breaks the marker."""
+    return str(text).replace("[%", "[\u200b%")
+
+
 def _fill(layout, title, subtitle, map_layers, extent_geom, layers: MapLayers, crs, organisation, date):
-    layout.itemById("title").setText(title)
-    layout.itemById("subtitle").setText(subtitle)
+    layout.itemById("title").setText(literal(title))
+    layout.itemById("subtitle").setText(literal(subtitle))
     map_item = layout.itemById("map")
     map_item.setCrs(crs)
     map_item.setLayers(map_layers)
@@ -286,4 +293,4 @@ def _fill(layout, title, subtitle, map_layers, extent_geom, layers: MapLayers, c
         north.setPicturePath(_north_arrow())
     note = tr("坐标系：2000国家大地坐标系（CGCS2000）\n投影：{crs}\n面积：椭球面积，三调统计口径\n制图单位：{org}\n制图日期：{date}").format(
         crs=crs.description(), org=organisation or "—", date=date)
-    layout.itemById("note").setText(note)
+    layout.itemById("note").setText(literal(note))

@@ -98,3 +98,17 @@ def test_a_unit_keeps_its_folder_when_exported_alone(exported):
     packages, out, listed, alone = exported
     assert alone == packages[-1] == out / "DY_09_同名_2_单元方案"  # not DY_09_同名_单元方案, DY/09's folder
     assert sorted(p.name for p in out.iterdir()) == listed
+
+
+def test_a_name_with_an_expression_marker_is_printed_as_written_on_the_maps(qgis_processing):
+    """Layout labels evaluate [% … %]: a unit named so must print its name, not the expression's value."""
+    from qgis.core import QgsLayoutItemLabel, QgsPrintLayout, QgsProject
+
+    from land_consolidation.report.maps import literal
+
+    layout = QgsPrintLayout(QgsProject.instance())
+    label = QgsLayoutItemLabel(layout)
+    label.setText("单元[% 1+41 %]")
+    assert label.currentText() == "单元42"  # what a label does with the raw name
+    label.setText(literal("单元[% 1+41 %]"))
+    assert "42" not in label.currentText() and label.currentText().replace("\u200b", "") == "单元[% 1+41 %]"
