@@ -28,7 +28,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ...core.common.errors import InputError
+from ...core.common.errors import Cancelled, InputError
 from ...core.common.i18n import tr
 from ...core.rules.landclasses import load_land_classes
 from ...qgis_bridge import styles
@@ -158,7 +158,7 @@ def _copy_features(source, path, layer_name, crs, context, feedback) -> int:
     features = []
     for feature in source.getFeatures(QgsFeatureRequest()):
         if feedback.isCanceled():
-            break
+            raise Cancelled(tr("已取消。"))  # the temporary scheme is removed: nothing half-seeded is moved into place
         geometry = feature.geometry()
         if transform.isValid() and source.sourceCrs() != crs:
             geometry.transform(transform)
