@@ -4,7 +4,7 @@ validation, reprojection, overlap checks, and per-parcel booked areas (三调 co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -13,7 +13,7 @@ import shapely
 from shapely import STRtree
 
 from ..common.errors import DataError, InputError
-from ..common.i18n import tr
+from ..common.i18n import tr, translatable
 from ..geometry.measure import WorkingFrame, to_mu
 from ..geometry.overlay import (
     PartIndex,
@@ -25,6 +25,7 @@ from ..geometry.overlay import (
 from ..geometry.projection import CrsError, crs_facts
 from ..ingest import validate as v
 from ..ingest.layerdata import LayerData
+from ..rules.land_use_sea import load_land_use_sea
 from ..rules.landclasses import LandClasses
 from ..rules.ruleset import Ruleset
 
@@ -312,6 +313,50 @@ def booked_areas(table: pd.DataFrame, whole: np.ndarray, idx: np.ndarray) -> tup
     total = np.where(booked, table["tbmj"].to_numpy()[idx], whole)
     main = np.where(booked, table["tbdlmj"].to_numpy()[idx], whole * table["area_factor"].to_numpy()[idx])
     return total, main
+
+
+# The two 用地用海 vocabularies (rules/landuse_sea_to_sandiao.yaml), as messages name them.
+LAND_USE_SEA_VERSIONS = {"2023": translatable("2023 年版用地用海分类（自然资发〔2023〕234号）"),
+                         "2020": translatable("2020 年试行版用地用海分类（自然资办发〔2020〕51号）")}
+
+
+def planned_classes_from_land_use_sea(projects: LayerData, report: v.Report) -> LayerData:
+    """A 子项目 layer that gives its planned classes as 用地用海 codes (YDYHFLDM) and no GHDLBM (三调
+    codes), with GHDLBM mapped from them. The vocabulary is known from the field, never guessed from
+    the codes (0601 is 工业用地 in 三调, a road in 用地用海); its version is the one all codes belong to
+    (2023 where both fit). A code without a single 三调 class (01 耕地 unspecified, sea use, 留白用地)
+    or of neither version is refused, as unknown GHDLBM codes are."""
+    if "GHDLBM" in projects.attrs.columns or "YDYHFLDM" not in projects.attrs.columns:
+        return projects
+    role = v.ROLES["projects"]
+    table = load_land_use_sea()
+    raw = projects.attrs["YDYHFLDM"]
+    version = table.guess_version(raw) or table.default_version
+    mapped, unmapped = table.map_codes(raw, version)
+    vocabulary = tr(LAND_USE_SEA_VERSIONS.get(version, version))
+    if unmapped:
+        def why(code: str) -> str:
+            if not code:
+                return tr("（空）")
+            if table.is_known(code, version):
+                return tr("{code} {name}（无唯一对应的三调地类，请填到下一级）").format(code=code,
+                                                                         name=table.name(code, version))
+            return tr("{code}（不是该分类的编码）").format(code=code)
+
+        raise InputError(tr("{layer} 字段 YDYHFLDM：按{vocabulary}读取，{features} 的规划地类无法换算为三调地类：{codes}。"
+                            "请改填可换算的用地用海编码，或改用 GHDLBM 字段填三调地类编码。").format(
+            layer=v.layer_label(projects, role), vocabulary=vocabulary,
+            features=v.features_text(projects, (mapped == "").to_numpy()),
+            codes="、".join(tr("{what} {n} 个").format(what=why(code), n=n) for code, n in unmapped.items())))
+    pairs = sorted({(table.canonical(c, version), m) for c, m in zip(raw, mapped)})
+    shown = "、".join(f"{code}→{sandiao}" for code, sandiao in pairs[: v.MAX_IDS_IN_MESSAGE])
+    report.warn(tr("{layer}没有 GHDLBM（三调规划地类编码），已按{vocabulary}读取 YDYHFLDM 并换算为三调地类：{pairs}{more}"
+                   "（对应表 rules/landuse_sea_to_sandiao.yaml）。").format(
+        layer=v.layer_label(projects, role), vocabulary=vocabulary, pairs=shown,
+        more=tr(" 等 {n} 种").format(n=len(pairs)) if len(pairs) > v.MAX_IDS_IN_MESSAGE else ""))
+    attrs = projects.attrs.copy()
+    attrs["GHDLBM"] = mapped.to_numpy()
+    return replace(projects, attrs=attrs)
 
 
 def build_project_table(projects: LayerData, classes: LandClasses, ruleset: Ruleset, report: v.Report) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from .layers import (
     build_project_table,
     flag_parts,
     non_overlapping_projects,
+    planned_classes_from_land_use_sea,
     refuse_overlaps,
     to_frame,
     without_reprojection_slivers,
@@ -99,7 +100,7 @@ def build_plan(layers: SchemeLayers, baseline: Baseline, ruleset: Ruleset,
     project_table = pd.DataFrame({"id": [], "type": [], "code_after": [], "kcxs": []})
     project_parts = None
     if layers.projects is not None and len(layers.projects):
-        drawn = v.polygons(layers.projects, roles["projects"], report)
+        drawn = planned_classes_from_land_use_sea(v.polygons(layers.projects, roles["projects"], report), report)
         v.require_fields(drawn, roles["projects"])
         project_table = build_project_table(drawn, baseline.classes, ruleset, report)
         projects = to_frame(drawn, roles["projects"], frame)

@@ -139,3 +139,32 @@ def test_slivers_are_left_out_and_counted_in_one_warning():
     # DY03 was nothing but a speck: gone; DY01 is its cell alone
     assert list(result.indicators.per_unit.index) == ["DY01", "DY02"]
     assert result.indicators.per_unit.loc["DY01", "farmland_before_m2"] == pytest.approx(WHOLE * 0.9, rel=1e-6)
+
+
+def _projects(field, code):
+    return layer("子项目", [cell(1, 0, S)], [{"XMBH": "XM1", "XMLX": "垦造耕地", field: code}])
+
+
+def test_planned_classes_given_as_land_use_sea_codes_count_as_their_sandiao_class():
+    # DY02's parcel is 0702 农村宅基地; a 子项目 over it planned as 0103 旱地 (the same code in 三调 and both
+    # 用地用海 versions) adds that parcel's whole area to 耕地 after — as GHDLBM 0103 does.
+    by_sandiao = run_check(_scheme(projects=_projects("GHDLBM", "0103")))
+    by_land_use_sea = run_check(_scheme(projects=_projects("YDYHFLDM", "0103")))
+    after = by_land_use_sea.indicators.per_unit.loc["DY02", "farmland_after_m2"]
+    assert after == pytest.approx(by_sandiao.indicators.per_unit.loc["DY02", "farmland_after_m2"], rel=1e-12)
+    assert after == pytest.approx(WHOLE, rel=1e-6)
+    said = [w for w in by_land_use_sea.warnings if "YDYHFLDM" in w]
+    assert len(said) == 1 and "2023 年版" in said[0] and "0103→0103" in said[0]
+
+
+def test_land_use_sea_classes_are_read_in_their_own_vocabulary_not_as_sandiao_codes():
+    # 1001 is 工业用地 in 用地用海 (三调 0601), but 铁路用地 in 三调: the field decides, not the code.
+    result = run_check(_scheme(projects=_projects("YDYHFLDM", "1001")))
+    assert list(result.plan.project_table["code_after"]) == ["0601"]
+
+
+def test_a_land_use_sea_class_without_one_sandiao_class_is_refused_naming_the_project():
+    with pytest.raises(InputError, match="YDYHFLDM.*子项目编号 XMBH XM1.*01 耕地.*无唯一对应"):
+        run_check(_scheme(projects=_projects("YDYHFLDM", "01")))
+    with pytest.raises(InputError, match="9999（不是该分类的编码） 1 个"):
+        run_check(_scheme(projects=_projects("YDYHFLDM", "9999")))
