@@ -240,8 +240,9 @@ def apply_role_styles(layers: Mapping[str, QgsVectorLayer | None], ruleset: Rule
 # (processing/algorithms/sinks.py: a post-processor). Colours do not depend on what a run found:
 # a value has the same colour on every run and every QGIS line.
 
-STATUS_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "not_applicable": "#9e9e9e"}  # ✓ green, ✗ red, – grey
-STATUS_LABELS = {"pass": "✓ 符合", "fail": "✗ 不符合", "not_applicable": "– 不适用"}
+# ✓ green, ✗ red, – grey, ⚠ amber (the unit's computation failed)
+STATUS_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "not_applicable": "#9e9e9e", "error": "#b26a00"}
+STATUS_LABELS = {"pass": "✓ 符合", "fail": "✗ 不符合", "not_applicable": "– 不适用", "error": "⚠ 计算出错"}
 RESULT_PALETTE = ("#e41a1c", "#377eb8", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#4daf4a", "#666666",
                   "#1b9e77", "#d95f02", "#7570b3", "#e7298a")
 PATCH_CLASS_COLOURS = {"万亩方": "#00441b", "千亩方": "#238b45", "百亩方": "#74c476"}
