@@ -269,7 +269,7 @@ def test_results_loaded_on_completion_come_from_the_final_paths_styled(plugin_pr
     assert (tmp_path / "冲突.cpg").read_text().strip().upper() != "UTF-8"  # written in GBK as asked
     assert any(re.search("[\u4e00-\u9fff]", f["message"] or "") for f in layer.getFeatures())  # read back as GBK
     rows = seen["layers"][final["OUTPUT"]]
-    assert rows.featureCount() == expected["OUTPUT"] and len(rows.conditionalStyles().rowStyles()) == 3
+    assert rows.featureCount() == expected["OUTPUT"] and len(rows.conditionalStyles().rowStyles()) == 4
     assert _hidden(tmp_path) == []
 
 

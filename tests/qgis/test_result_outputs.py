@@ -144,7 +144,7 @@ def test_checkunits_results_are_styled_when_loaded(plugin_provider, failing_laye
     rows = loaded["OUTPUT"].conditionalStyles().rowStyles()
     colours = {style.rule(): style.textColor().name() for style in rows}
     assert colours == {"\"status\" = 'pass'": "#2e7d32", "\"status\" = 'fail'": "#c62828",
-                       "\"status\" = 'not_applicable'": "#9e9e9e"}
+                       "\"status\" = 'not_applicable'": "#9e9e9e", "\"status\" = 'error'": "#b26a00"}
     attribute, categories = _categories(loaded["CONFLICTS"])
     kinds = {f["kind"] for f in loaded["CONFLICTS"].getFeatures()}
     assert attribute == "kind" and set(categories) == kinds and len(kinds) >= 2
@@ -161,7 +161,7 @@ def test_patches_ledger_conflicts_and_changes_are_styled_when_loaded(plugin_prov
                                                                                  "PBF_PLAN")),
                               {"OUTPUT": "ledger.gpkg", "SUMMARY": "summary.csv"}, tmp_path)
     assert _categories(ledger["OUTPUT"]) == ("direction", {"调出": "#d7191c", "调入": "#1a9641"})
-    assert len(ledger["SUMMARY"].conditionalStyles().rowStyles()) == 3
+    assert len(ledger["SUMMARY"].conditionalStyles().rowStyles()) == 4  # pass, fail, not_applicable, error
 
     _, lines = _run_and_load("controllineconflicts", scheme_parameters(
         failing_layers, ("UNITS", "LANDUSE", "PROJECTS", "PBF_PLAN", "ECO_REDLINE", "UDB_PLAN")),
