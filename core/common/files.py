@@ -36,7 +36,9 @@ def _clean(text: str) -> str:
     for ch in text:
         category = unicodedata.category(ch)
         invalid = ch in _WINDOWS_INVALID or ch in _BIDI_CONTROLS or category in ("Cc", "Cs", "Zl", "Zp")
-        chars.append("_" if invalid else ch)
+        # ";" separates the paths of a multi-path output (exportunitscheme's PACKAGES): the full-width
+        # "；" keeps the look and the list splittable.
+        chars.append("_" if invalid else "；" if ch == ";" else ch)
     text = re.sub(r"\.{2,}", "_", "".join(chars))
     text = re.sub(r"_+", "_", text)
     return _ENDS.sub("", text)  # no leading dot (hidden), no trailing dot or space (Windows drops them)

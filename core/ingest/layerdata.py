@@ -40,6 +40,8 @@ class LayerData:
         self.geoms = np.asarray(self.geoms, dtype=object)
         self.fids = np.asarray(self.fids, dtype=np.int64)
         self.attrs = self.attrs.reset_index(drop=True)
+        if len(self.attrs.columns) == 0 and len(self.attrs) != len(self.geoms):  # no attributes at all
+            self.attrs = pd.DataFrame(index=range(len(self.geoms)))
         if not self.available_fields:
             self.available_fields = tuple(self.attrs.columns)
 

@@ -238,7 +238,10 @@ def approximate_m2(geoms: np.ndarray, crs_wkt: str) -> np.ndarray:
     facts = crs_facts(crs_wkt)
     areas = shapely.area(geoms) * facts.metres_per_unit ** 2
     if facts.is_geographic and len(geoms):
-        areas = areas * np.cos(np.radians(shapely.get_y(shapely.centroid(geoms))))
+        latitude = shapely.get_y(shapely.centroid(geoms))
+        # Off the globe (a layer whose declared CRS is not its coordinates'): no area, no sliver;
+        # reprojecting refuses such a layer with the reason (layers.to_frame).
+        areas = np.where(np.abs(latitude) <= 90.0, areas * np.cos(np.radians(latitude)), np.inf)
     return np.asarray(areas, dtype=float)
 
 

@@ -95,9 +95,10 @@ def test_pyproj_is_imported_only_by_the_projection_module():
 
     root = Path(__file__).resolve().parents[2]
     # Tests use pyproj on the main thread only: to build expected areas, and here to watch pyproj; the
-    # sample generator runs in a process of its own, without Qt.
+    # sample generator and the bad-input corpus builder run in processes of their own, without Qt.
     allowed = {root / "core" / "geometry" / "projection.py", root / "tests" / "fixtures" / "builders.py",
-               Path(__file__).resolve(), root / "tools" / "sample" / "geometry.py"}
+               root / "tests" / "fixtures" / "random_schemes.py", Path(__file__).resolve(),
+               root / "tools" / "sample" / "geometry.py", root / "tools" / "make_bad_corpus.py"}
     offenders = []
     for path in root.rglob("*.py"):
         parts = set(path.relative_to(root).parts)
