@@ -71,7 +71,8 @@ def test_unknown_codes_are_listed_with_their_counts_and_parcels_by_bsm():
     assert "9999（2 个）" in said and "77（1 个）" in said and "标识码 BSM B0、B1、B3" in said
 
 
-def test_a_unit_whose_overlay_fails_is_marked_error_and_the_others_are_checked(monkeypatch):
+def _fail_overlay_of_dy02(monkeypatch):
+    """GEOS failing on DY02: the overlay raises whenever DY02 is among the units cut."""
     real = pieces_module.build_pieces
 
     def failing_for_dy02(baseline, plan, unit_positions=None):
@@ -81,6 +82,10 @@ def test_a_unit_whose_overlay_fails_is_marked_error_and_the_others_are_checked(m
         return real(baseline, plan, unit_positions)
 
     monkeypatch.setattr(pieces_module, "build_pieces", failing_for_dy02)
+
+
+def test_a_unit_whose_overlay_fails_is_marked_error_and_the_others_are_checked(monkeypatch):
+    _fail_overlay_of_dy02(monkeypatch)
     result = run_check(_scheme())
     errors = [f for f in result.findings if f.status == ERROR]
     unit_rules = [r.id for r in result.ruleset.rules if r.scope == "unit"]
@@ -106,15 +111,7 @@ def test_when_every_unit_fails_the_reasons_are_the_error(monkeypatch):
 def test_the_panel_engine_marks_the_failing_unit_as_checkunits_does(monkeypatch):
     from land_consolidation.core.analysis.live import LiveScheme
 
-    real = pieces_module.build_pieces
-
-    def failing_for_dy02(baseline, plan, unit_positions=None):
-        positions = range(len(plan.units)) if unit_positions is None else list(unit_positions)
-        if any(plan.unit_ids[k] == "DY02" for k in positions):
-            raise ValueError("GEOS could not cut DY02")
-        return real(baseline, plan, unit_positions)
-
-    monkeypatch.setattr(pieces_module, "build_pieces", failing_for_dy02)
+    _fail_overlay_of_dy02(monkeypatch)
     scheme = _scheme()
     live = LiveScheme.open(scheme).update(scheme)
     batch = run_check(scheme)
