@@ -7,8 +7,12 @@ random types and planned classes, and every control line. Hypothesis is derandom
 on every run) and a failure prints the ``Spec``, which rebuilds the scheme: ``random_scheme(Spec(...))``.
 
 Tolerances: 1e-9 relative (1e-6 m² absolute) where only the order or the multiplicity of features
-changes; 5e-5 relative and 0.1 m² absolute against computations independent of the engine (geodesic
-areas, as ``test_engine_properties`` explains); 1e-4 (0.01 %) relative for a change of CRS.
+changes (1e-6 and 0.1 m² where a copied part of a feature adds vertices to a union); 5e-5 relative and
+0.1 m² absolute against computations independent of the engine (geodesic areas, as
+``test_engine_properties`` explains); 1e-4 (0.01 %) relative, 0.5 m² absolute, for a change of CRS.
+
+Found so far: a 地类图斑 digitised twice away from the units counts twice in its township's 耕地
+(``test_a_parcel_digitised_twice_away_from_the_units_counts_once_in_its_township``, xfail).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.builders import geodesic_area
+from fixtures.builders import dltb_record, geodesic_area, layer, rect
 from fixtures.random_schemes import (
     CONTROL_LINES,
     Faults,
@@ -311,8 +315,6 @@ def test_a_parcel_digitised_twice_away_from_the_units_counts_once_in_its_townshi
     """Minimal case: four 100 m cells of 水田 in one township, the unit on cells 0–1 with a 子项目 turning
     cell 0 into 宅基地, cell 3 digitised twice (same attributes). The township has 4 cells of 耕地, 1 lost
     (25 %); the engine gives 5 cells (20.0 %) and no warning."""
-    from fixtures.builders import dltb_record, layer, rect
-
     cells = [rect(100 * k, 0, 100 * (k + 1), 100) for k in range(4)]
     records = [dltb_record("0101", "330281101", geodesic_area(g), BSM=f"B{k}") for k, g in enumerate(cells)]
 
