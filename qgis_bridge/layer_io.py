@@ -31,6 +31,7 @@ from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, QTime, QVariant
 from ..core.common.errors import Cancelled
 from ..core.common.i18n import tr
 from ..core.geometry.projection import canonical_wkt
+from ..core.ingest.dbf_encoding import UndeclaredText, undeclared_chinese_text
 from ..core.ingest.field_names import match_fields
 from ..core.ingest.layerdata import LayerData
 from ..core.ingest.validate import note_linearised
@@ -210,11 +211,55 @@ def read_layer(layer: QgsVectorLayer, name: str, fields: Collection[str] = (),
                feedback: _Feedback | None = None) -> LayerData:
     """Read a ``QgsVectorLayer``: straight from the GeoPackage through GDAL's Arrow interface when
     the layer is a whole, unedited GeoPackage table (300,000 parcels in well under a second),
-    else feature by feature through QGIS (edit buffers, filters, other providers)."""
+    else feature by feature through QGIS (edit buffers, filters, other providers). A shapefile
+    whose GBK text QGIS would decode as UTF-8 is read as GBK (``readable_layer``)."""
     fast = _read_geopackage_arrow(layer, name, fields)
     if fast is not None:
         return fast
-    return read_features(layer, name, fields, crs=layer.crs(), feedback=feedback, source_text=layer.source())
+    readable, undeclared = readable_layer(layer)
+    data = read_features(readable, name, fields, crs=layer.crs(), feedback=feedback, source_text=layer.source())
+    return with_undeclared_encoding(data, undeclared)
+
+
+def readable_layer(layer: QgsVectorLayer) -> tuple[QgsVectorLayer, tuple[str, ...]]:
+    """The layer to read ``layer``'s features from, and ``LayerData.undeclared_encoding``.
+
+    A shapefile with no code page (no .cpg, language driver id 0) whose text is GBK is decoded by
+    QGIS as UTF-8 unless the planner set the layer's data source encoding. It is then read through a
+    private layer on the same source decoded as GBK: the planner's layer is left as it is (the
+    algorithms run in threads, and the panel only reads). A layer with unsaved edits is read as it
+    is (its edit buffer lives in it), and the note says the encoding was not applied."""
+    undeclared = _undeclared_text(layer)
+    if undeclared is None:
+        return layer, ()
+    if layer.isEditable() and layer.isModified():
+        return layer, ("", undeclared.example)
+    from qgis.core import QgsVectorLayer
+
+    private = QgsVectorLayer(layer.source(), layer.name(), "ogr")
+    if not private.isValid():
+        return layer, ("", undeclared.example)
+    private.setProviderEncoding(undeclared.encoding)
+    return private, (undeclared.encoding, undeclared.example)
+
+
+def with_undeclared_encoding(data: LayerData, undeclared: tuple[str, ...]) -> LayerData:
+    """``data`` noting how its text was decoded (nothing when the layer declared its encoding)."""
+    if undeclared:
+        data.undeclared_encoding = undeclared  # in place: keeps the reader's other notes (curves)
+    return data
+
+
+def _undeclared_text(layer: QgsVectorLayer) -> UndeclaredText | None:
+    """``dbf_encoding``'s verdict for an OGR shapefile layer that QGIS decodes as UTF-8."""
+    if layer.providerType() != "ogr" or layer.dataProvider() is None:
+        return None
+    if layer.dataProvider().encoding().upper().replace("-", "") not in ("UTF8", "SYSTEM"):
+        return None  # GBK from a .cpg or the language driver, or set by the planner: QGIS decodes it
+    from qgis.core import QgsProviderRegistry
+
+    path = QgsProviderRegistry.instance().decodeUri("ogr", layer.source()).get("path", "")
+    return undeclared_chinese_text(path) if path else None
 
 
 def _read_geopackage_arrow(layer: QgsVectorLayer, name: str, fields: Collection[str]) -> LayerData | None:

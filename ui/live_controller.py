@@ -39,7 +39,7 @@ from ..core.common.progress import Progress
 from ..core.ingest.layers import SchemeLayers
 from ..core.ingest.validate import ROLES
 from ..core.rules.ruleset import load_ruleset
-from ..qgis_bridge.layer_io import read_features, read_layer
+from ..qgis_bridge.layer_io import read_features, read_layer, readable_layer, with_undeclared_encoding
 from ..qgis_bridge.log import WHERE_TO_LOOK
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,11 @@ class _Snapshot:
 
     def __init__(self, layer: QgsVectorLayer, role: str, extra_fields=()):
         self.name = layer.name()
-        self.source = QgsVectorLayerFeatureSource(layer)
+        # A GBK shapefile with no code page is snapshotted through a private layer decoding it as GBK;
+        # the snapshot stands alone, so that layer goes at once, here on the main thread.
+        readable, self.undeclared = readable_layer(layer)
+        self.source = QgsVectorLayerFeatureSource(readable)
+        del readable
         self.fields = layer.fields()
         self.crs = layer.crs()
         self.wanted = ROLES[role].fields + tuple(extra_fields)
@@ -74,8 +78,9 @@ class _Snapshot:
         class _Feedback:
             isCanceled = staticmethod(cancelled)
 
-        return read_features(self.source, self.name, self.wanted, crs=self.crs, feedback=_Feedback(),
+        data = read_features(self.source, self.name, self.wanted, crs=self.crs, feedback=_Feedback(),
                              source_text=self.text, layer_fields=self.fields)
+        return with_undeclared_encoding(data, self.undeclared)
 
 
 class _LiveTask(QgsTask):

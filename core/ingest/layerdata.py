@@ -35,6 +35,10 @@ class LayerData:
     # (name the engine reads, field it was read from) where the layer has the field under another name
     # (``field_names.FIELD_ALTERNATIVES``: 地类编码 for DLBM …); the validation tells the planner.
     renamed_fields: tuple[tuple[str, str], ...] = field(default=())
+    # A shapefile whose .dbf declares no code page and whose text is not UTF-8 (``dbf_encoding``):
+    # (encoding the reader decoded it with, one value so decoded); the encoding is "" when the reader
+    # could not apply it (a layer with unsaved edits) and read the text as QGIS decodes it.
+    undeclared_encoding: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         self.geoms = np.asarray(self.geoms, dtype=object)

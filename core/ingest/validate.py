@@ -193,12 +193,29 @@ def renamed_fields(layer: LayerData, role: Role, report: Report) -> None:
                            for wanted, actual in layer.renamed_fields)))
 
 
+def undeclared_encoding(layer: LayerData, role: Role, report: Report) -> None:
+    """Tell the planner a shapefile's text was read as GBK though its .dbf does not say so (or could
+    not be, its layer having unsaved edits): names and codes depend on it."""
+    if not layer.undeclared_encoding:
+        return
+    encoding, example = layer.undeclared_encoding
+    if encoding:
+        report.warn(tr("{layer}的 .dbf 没有声明编码（无 .cpg 文件），其文字不是 UTF-8，已按 {encoding} 读取"
+                       "（如“{example}”）。请核对名称；为免歧义，可在 .shp 旁放一个同名 .cpg 文件，内容为 {encoding}。").format(
+            layer=layer_label(layer, role), encoding=encoding, example=example))
+    else:
+        report.warn(tr("{layer}的 .dbf 没有声明编码，其文字看来是 GBK，但图层有未保存的编辑，只能按 QGIS 当前的编码读取，"
+                       "名称会成乱码（文件中的“{example}”等）。请保存编辑，在图层属性 → 源 中把数据源编码设为 GBK 后重试。").format(
+            layer=layer_label(layer, role), example=example))
+
+
 def polygons(layer: LayerData, role: Role, report: Report) -> LayerData:
     """The checks every layer goes through first: CRS defined, fields found under other names
     reported, non-polygon layers refused; empty geometries skipped and invalid ones repaired,
     with warnings."""
     defined_crs(layer, role)
     renamed_fields(layer, role, report)
+    undeclared_encoding(layer, role, report)
     linearised = getattr(layer, LINEARISED, None)
     if linearised is not None:
         fids, tolerance_m = linearised
