@@ -12,7 +12,7 @@ module, not the engine.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Collection, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Collection, Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,12 +40,6 @@ if TYPE_CHECKING:
     from qgis.core import QgsVectorLayer
 
 
-class _Named(Protocol):
-    """A field as ``field_map`` reads it: ``QgsField``, or ``_Name`` for a GDAL field name."""
-
-    def name(self) -> str: ...
-
-
 class _Feedback(Protocol):
     """What ``read_features`` asks of its feedback: a ``QgsFeedback`` or the panel's own."""
 
@@ -65,14 +59,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, QTime):
         return value.toString("HH:mm:ss") if value.isValid() else None
     return value
-
-
-def field_map(fields: Iterable[_Named], wanted: Iterable[str]) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
-    """Requested name → actual field name (case-insensitively, else under a common alternative name:
-    ``core/ingest/field_names.py``); missing names are left out. Also the (requested, actual) pairs
-    found under an alternative, for the validation's warning."""
-    found, renamed = match_fields([f.name() for f in fields], wanted)
-    return found, tuple(renamed.items())
 
 
 # Curves — CircularString, CompoundCurve, CurvePolygon, MultiSurface: the arcs GeoPackage and
@@ -141,7 +127,7 @@ def read_features(source: Any, name: str, fields: Collection[str] = (), request:
     """
     all_fields = layer_fields if layer_fields is not None else source.fields()
     available = [f.name() for f in all_fields]
-    mapping, renamed = field_map(all_fields, fields)
+    mapping, renamed = match_fields(available, fields)
     request = QgsFeatureRequest(request) if request is not None else QgsFeatureRequest()
     request.setSubsetOfAttributes(list(mapping.values()), all_fields)
     if crs is None:
@@ -168,7 +154,7 @@ def read_features(source: Any, name: str, fields: Collection[str] = (), request:
     attrs = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(fids)))
     data = LayerData(name=name, geoms=geoms, attrs=attrs, fids=np.asarray(fids, dtype=np.int64),
                      crs_wkt=crs_wkt_of(crs), source=source_text, available_fields=tuple(available),
-                     renamed_fields=renamed)
+                     renamed_fields=tuple(renamed.items()))
     return note_linearised(data, curved, CURVE_TOLERANCE_M)
 
 
@@ -284,7 +270,7 @@ def _read_geopackage_arrow(layer: QgsVectorLayer, name: str, fields: Collection[
         return None
     definition = table.GetLayerDefn()
     available = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-    mapping, renamed = field_map([_Name(n) for n in available], fields)
+    mapping, renamed = match_fields(available, fields)
     table.SetIgnoredFields([n for n in available if n not in mapping.values()])
     geometry_column = table.GetGeometryColumn() or "wkb_geometry"
     fid_column = table.GetFIDColumn() or "OGC_FID"
@@ -308,16 +294,8 @@ def _read_geopackage_arrow(layer: QgsVectorLayer, name: str, fields: Collection[
     geoms = _two_d(geoms)
     attrs = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(fids)))
     data = LayerData(name=name, geoms=geoms, attrs=attrs, fids=fids, crs_wkt=crs_wkt_of(layer.crs()),
-                     source=layer.source(), available_fields=tuple(available), renamed_fields=renamed)
+                     source=layer.source(), available_fields=tuple(available), renamed_fields=tuple(renamed.items()))
     return note_linearised(data, curved, CURVE_TOLERANCE_M)
-
-
-class _Name:
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def name(self) -> str:
-        return self._name
 
 
 def _arrow_values(values: np.ndarray) -> np.ndarray:

@@ -14,6 +14,25 @@ def plugin_provider(qgis_processing):
 
 
 @pytest.fixture()
+def empty_project():
+    """The layers a test adds to the project (inputs, loaded results) leave it with the test."""
+    from qgis.core import QgsProject
+
+    yield
+    QgsProject.instance().removeAllMapLayers()
+
+
+@pytest.fixture(scope="module")
+def failing_layers():
+    """The grid 片区 with 子项目 and plans that break rules of every scope (conflicts included)."""
+    from fixtures import grid
+
+    pbf_plan = ([grid.C(*k) for k in grid.PBF_CELLS if k not in ((4, 1), (1, 0))] + [grid.R(4, 1, 4.5, 2)]
+                + [grid.IN_SLOPE, grid.IN_ECO, grid.IN_UDB])
+    return grid.scheme(grid.failing_projects(), pbf_plan, [grid.R(3, 3, 6, 4), grid.C(3, 2)])
+
+
+@pytest.fixture()
 def project_layers(qgis_new_project):
     """The hand-made grid 片区 (two 子项目) as memory layers in the project, by role."""
     from qgis.core import QgsProject

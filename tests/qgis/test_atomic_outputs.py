@@ -10,6 +10,7 @@ import hashlib
 import re
 import shutil
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from qgis.core import (
@@ -28,27 +29,15 @@ from qgis.core import (
 )
 
 import processing
-from fixtures import grid
 from fixtures.paths import ROOT, SAMPLE
 from fixtures.qgis_layers import scheme_parameters
 from land_consolidation.core.products.check import run_check
 from land_consolidation.processing.algorithms import sinks
 
+pytestmark = pytest.mark.usefixtures("empty_project")  # each test's layers leave the project with it
+
 BOM = b"\xef\xbb\xbf"
 SHAPEFILE = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-
-
-@pytest.fixture(autouse=True)
-def empty_project():
-    yield
-    QgsProject.instance().removeAllMapLayers()
-
-
-@pytest.fixture(scope="module")
-def failing_layers():
-    pbf_plan = ([grid.C(*k) for k in grid.PBF_CELLS if k not in ((4, 1), (1, 0))] + [grid.R(4, 1, 4.5, 2)]
-                + [grid.IN_SLOPE, grid.IN_ECO, grid.IN_UDB])
-    return grid.scheme(grid.failing_projects(), pbf_plan, [grid.R(3, 3, 6, 4), grid.C(3, 2)])
 
 
 @pytest.fixture(scope="module")
@@ -363,7 +352,10 @@ def test_no_algorithm_changes_its_inputs(plugin_provider, inputs, tmp_path, name
     shipped = [ROOT / "rules", ROOT / "resources" / "templates"]  # the plugin's own files, read by every run
     before = _fingerprint([inputs, *shipped])
     parameters = _parameters(algorithm, inputs, tmp_path)
-    result = processing.run(algorithm.id(), parameters)
+    from land_consolidation.report import maps
+
+    with mock.patch.object(maps, "DPI", 40):  # the export's maps: inputs and files are tested, not pixels
+        result = processing.run(algorithm.id(), parameters)
     assert result, name
     assert _fingerprint([inputs, *shipped]) == before
     assert _hidden(tmp_path) == []

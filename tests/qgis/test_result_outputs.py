@@ -16,27 +16,14 @@ from qgis.core import (
 )
 
 import processing
-from fixtures import grid
 from fixtures.qgis_layers import scheme_parameters
 from land_consolidation.core.common.numbers import rounded
 from land_consolidation.core.products.check import run_check
 from land_consolidation.qgis_bridge import styles
 
+pytestmark = pytest.mark.usefixtures("empty_project")  # each test's layers leave the project with it
+
 BOM = b"\xef\xbb\xbf"
-
-
-@pytest.fixture(autouse=True)
-def empty_project():
-    """Each test's layers (inputs and loaded results) leave the project with it."""
-    yield
-    QgsProject.instance().removeAllMapLayers()
-
-
-@pytest.fixture(scope="module")
-def failing_layers():
-    pbf_plan = ([grid.C(*k) for k in grid.PBF_CELLS if k not in ((4, 1), (1, 0))] + [grid.R(4, 1, 4.5, 2)]
-                + [grid.IN_SLOPE, grid.IN_ECO, grid.IN_UDB])
-    return grid.scheme(grid.failing_projects(), pbf_plan, [grid.R(3, 3, 6, 4), grid.C(3, 2)])
 
 
 def _decimals(text: str) -> int:
