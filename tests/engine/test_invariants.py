@@ -11,8 +11,8 @@ changes (1e-6 and 0.1 m² where a copied part of a feature adds vertices to a un
 0.1 m² absolute against computations independent of the engine (geodesic areas, as
 ``test_engine_properties`` explains); 1e-4 (0.01 %) relative, 0.5 m² absolute, for a change of CRS.
 
-Found so far: a 地类图斑 digitised twice away from the units counts twice in its township's 耕地
-(``test_a_parcel_digitised_twice_away_from_the_units_counts_once_in_its_township``, xfail).
+Found so far, and fixed: a 地类图斑 digitised twice away from the units counted twice in its township's
+耕地 (``test_a_parcel_digitised_twice_away_from_the_units_counts_once_in_its_township``).
 """
 
 from __future__ import annotations
@@ -308,15 +308,15 @@ def test_a_parcel_digitised_twice_counts_once_and_is_named(seed, faults):
     assert naming[0] not in without.warnings and "只计一次" in naming[0]
 
 
-@pytest.mark.xfail(strict=True, reason="a 地类图斑 digitised twice away from the units is counted twice in the "
-                   "township's 耕地 (farmland_total_m2, the denominator of farmland_adjustment_share): "
-                   "resolve_parcel_overlaps looks only at parcels near the units, township_farmland_m2 sums them all")
 def test_a_parcel_digitised_twice_away_from_the_units_counts_once_in_its_township():
-    """Minimal case: four 100 m cells of 水田 in one township, the unit on cells 0–1 with a 子项目 turning
-    cell 0 into 宅基地, cell 3 digitised twice (same attributes). The township has 4 cells of 耕地, 1 lost
-    (25 %); the engine gives 5 cells (20.0 %) and no warning."""
-    cells = [rect(100 * k, 0, 100 * (k + 1), 100) for k in range(4)]
-    records = [dltb_record("0101", "330281101", geodesic_area(g), BSM=f"B{k}") for k, g in enumerate(cells)]
+    """Minimal case: four 100 m cells of 水田 in one township beside a 1.5 km × 1 km 林地 parcel (so the
+    copy is 0.6 % of the layer, below the share refused as meaningless), the unit on cells 0–1 with a
+    子项目 turning cell 0 into 宅基地, cell 3 pasted twice (same attributes, byte-identical geometry). The
+    township has 4 cells of 耕地, 1 lost (25 %; counting the copy would give 20 %), and the copy is named
+    once."""
+    cells = [rect(100 * k, 0, 100 * (k + 1), 100) for k in range(4)] + [rect(0, 100, 1500, 1100)]
+    records = [dltb_record("0101" if k < 4 else "0301", "330281101", geodesic_area(g), BSM=f"B{k}")
+               for k, g in enumerate(cells)]
 
     def scheme(geoms, recs):
         return SchemeLayers(units=layer("DY", [rect(0, 0, 200, 100)], [{"DYBH": "U"}]),
@@ -327,3 +327,5 @@ def test_a_parcel_digitised_twice_away_from_the_units_counts_once_in_its_townshi
     twice = run_check(scheme(cells + [cells[3]], records + [dict(records[3])]))
     assert without.finding("farmland_adjustment_share", "330281101").value == pytest.approx(25.0, rel=1e-4)
     _same_figures(_figures(without), _figures(twice))
+    naming = [w for w in twice.warnings if "B3" in w]
+    assert len(naming) == 1 and "只计一次" in naming[0], twice.warnings
